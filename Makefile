@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# railbench: one non-recursive Makefile. Out-of-tree build in $(BUILD).
+#   make            build everything into build/
+#   make run        install deps, build, run the default battery (4 local ranks)
+#   make test       build and run the whole test suite
+#   make DEBUG=1    -O0 with AddressSanitizer + UBSan (BUILD defaults to build-san)
+# Optional features are detected once and can be forced off: VERBS=0 CUDA=0 NCCL=0.
+
+ifeq ($(DEBUG),1)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+CUDA_HOME ?= /usr/local/cuda
+
+CC := gcc
+PKGS := mpich hwloc jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# ---- feature detection (overridable: make VERBS=0) ----
+VERBS ?= $(if $(wildcard /usr/include/infiniband/verbs.h),1,0)
+CUDA ?= $(if $(wildcard $(CUDA_HOME)/include/cuda_runtime.h),1,0)
+NCCL ?= $(if $(and $(filter 1,$(CUDA)),$(wildcard $(CUDA_HOME)/include/nccl.h)),1,0)
+
+CPPFLAGS := -I. -D_GNU_SOURCE $(PKG_CFLAGS)
+CFLAGS := -std=c11 -Wall -Wextra -Werror -g -MMD -MP
+LDLIBS := $(PKG_LIBS) -lm -lpthread -lrt
+ifeq ($(DEBUG),1)
+CFLAGS += -O0 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+CFLAGS += -O2
+endif
+
+FEATURES :=
+ifeq ($(VERBS),1)
+CPPFLAGS += -DHAVE_VERBS
+LDLIBS += -libverbs
+FEATURES += verbs
+endif
+ifeq ($(CUDA),1)
+CPPFLAGS += -DHAVE_CUDA -I$(CUDA_HOME)/include
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+FEATURES += cuda
+endif
+ifeq ($(NCCL),1)
+CPPFLAGS += -DHAVE_NCCL
+LDLIBS += -lnccl
+FEATURES += nccl
+endif
+
+GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+BUILD_CONFIG := $(strip $(if $(filter 1,$(DEBUG)),debug-san,release) $(FEATURES))
+CPPFLAGS += -DRB_GIT_SHA='"$(GIT_SHA)$(GIT_DIRTY)"' \
+	    -DRB_BUILD_CONFIG='"$(BUILD_CONFIG)"' \
+	    -DRB_SRCDIR='"$(CURDIR)"'
+
+# ---- sources ----
+# Files that need an optional feature are compiled only when it is on.
+VERBS_SRCS := transports/ibv.c
+CUDA_SRCS := transports/cuda_ipc.c transports/mem_cuda.c
+NCCL_SRCS := transports/nccl.c
+OPT_SRCS := $(VERBS_SRCS) $(CUDA_SRCS) $(NCCL_SRCS)
+
+# Each binary's main: bench/<name>_bench.c and bench/topo_map.c -> bin/<name>
+BIN_MAINS := $(wildcard bench/*_bench.c bench/topo_map.c)
+LIB_SRCS := $(wildcard common/*.c) $(wildcard collectives/*.c) \
+	    $(wildcard topo/*.c) \
+	    $(filter-out $(OPT_SRCS),$(wildcard transports/*.c)) \
+	    $(filter-out $(BIN_MAINS),$(wildcard bench/*.c))
+ifeq ($(VERBS),1)
+LIB_SRCS += $(wildcard $(VERBS_SRCS))
+endif
+ifeq ($(CUDA),1)
+LIB_SRCS += $(wildcard $(CUDA_SRCS))
+endif
+ifeq ($(NCCL),1)
+LIB_SRCS += $(wildcard $(NCCL_SRCS))
+endif
+
+OBJ := $(BUILD)/obj
+LIB := $(BUILD)/librailbench.a
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+
+BINS := $(patsubst bench/%.c,$(BUILD)/bin/%,$(BIN_MAINS))
+
+# Unit tests: tests/<suite>/test_*.c, each its own cmocka binary; the other
+# .c files of tests/unit are support code linked into every test.
+UNIT_SUPPORT := $(filter-out $(wildcard tests/unit/test_*.c),$(wildcard tests/unit/*.c))
+UNIT_SUPPORT_OBJS := $(UNIT_SUPPORT:%.c=$(OBJ)/%.o)
+TEST_SRCS := $(wildcard tests/unit/test_*.c tests/topo/test_*.c)
+TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Helper programs for shell tests (run under mpiexec): tests/progs/*.c.
+PROG_SRCS := $(wildcard tests/progs/*.c)
+PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(PROG_SRCS))
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps run test test-unit check lint format clean bench
+all: $(BINS) $(TESTS) $(PROGS)
+
+deps:
+	@scripts/install-deps.sh
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(OBJ)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(OBJ)/tests/%.o $(UNIT_SUPPORT_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(UNIT_SUPPORT_OBJS) $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/progs/%: $(OBJ)/tests/progs/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# The main job: deps, build, the default battery on this machine.
+run: deps
+	$(MAKE) all
+	scripts/run-default.sh
+
+# The whole suite; prints "N passed, N failed, N skipped" last.
+test: all
+	BUILD=$(BUILD) tests/run.sh
+
+# Unit tests only (used for the sanitizer build).
+test-unit: all
+	BUILD=$(BUILD) tests/run.sh unit topo
+
+bench: all
+	scripts/bench-shm-vs-mpi.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --std=c11 -I. \
+		--suppress=missingIncludeSystem common collectives transports topo bench
+
+check: test lint
+
+format:
+	clang-format -i $(LIB_SRCS) $(BIN_MAINS) $(TEST_SRCS)
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJS:.o=.d) $(BIN_MAINS:%.c=$(OBJ)/%.d) $(TEST_SRCS:%.c=$(OBJ)/%.d) \
+	 $(PROG_SRCS:%.c=$(OBJ)/%.d)

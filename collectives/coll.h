@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Collectives: descriptors (sizing, bandwidth factor, verifiable data),
+ * algorithms that emit per-rank schedules, and the executor that runs a
+ * schedule over any transport. Algorithms are pure functions of their
+ * arguments, so each one is unit-tested in one process with no network. */
+#ifndef RB_COLLECTIVES_COLL_H
+#define RB_COLLECTIVES_COLL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/rb.h"
+#include "transports/transport.h"
+
+/* ---- descriptors (coll.c) ---------------------------------------------- */
+
+/* Which bytes a run of `count` elements moves (docs/busbw.md).
+ * count is the *table* count: the number of elements of the larger of the
+ * send and receive buffers, as nccl-tests prints it. It must be a multiple
+ * of nranks for all-gather and all-to-all. */
+struct rb_coll_sizes {
+	size_t send_count;	/* elements in the send buffer */
+	size_t recv_count;	/* elements in the receive buffer */
+	size_t param_count;	/* count passed to a library call (rb_tp_coll) */
+	size_t inplace_off;	/* element offset of the in-place send buffer in recv */
+};
+
+struct rb_coll_desc {
+	enum rb_coll_kind kind;
+	const char *name;	/* "allreduce", "allgather", "alltoall" */
+	int has_op;		/* prints redop column */
+	/* Elements per rank a valid table count must be a multiple of. */
+	size_t (*count_align)(int nranks);
+	void (*sizes)(size_t count, int rank, int nranks,
+		      struct rb_coll_sizes *s);
+	/* busbw = algbw * factor (docs/busbw.md). */
+	double (*busbw_factor)(int nranks);
+};
+
+/* \return the descriptor of kind (never NULL for a valid kind). */
+const struct rb_coll_desc *rb_coll_desc_get(enum rb_coll_kind kind);
+
+/* Fill rank's input of `count` table elements (send_count elements) with
+ * values whose reduction by op over nranks ranks is exact in dtype, for
+ * nranks up to at least 1024. seed varies the pattern between sizes. */
+void rb_coll_fill_input(enum rb_coll_kind kind, void *buf, size_t count,
+			enum rb_dtype dtype, enum rb_redop op, int rank,
+			int nranks, uint64_t seed);
+
+/* Fill what rank must find in its receive buffer (recv_count elements),
+ * computed independently of any algorithm. */
+void rb_coll_fill_expected(enum rb_coll_kind kind, void *buf, size_t count,
+			   enum rb_dtype dtype, enum rb_redop op, int rank,
+			   int nranks, uint64_t seed);
+
+/* \return how many of n elements differ between got and want (exact
+ * comparison; NaNs never appear in generated data). */
+size_t rb_coll_count_wrong(const void *got, const void *want, size_t n,
+			   enum rb_dtype dtype);
+
+/* dst[i] = dst[i] op src[i] for n elements (reduce.c). */
+void rb_reduce(void *dst, const void *src, size_t n, enum rb_dtype dtype,
+	       enum rb_redop op);
+
+/* ---- schedules (sched.c) ----------------------------------------------- */
+
+/* Buffers a schedule refers to. SEND is the user's input; when in_place it
+ * aliases RECV + inplace_off (the executor resolves that). TMP is scratch
+ * owned by the executor, sched.tmp_bytes long. */
+enum rb_buf {
+	RB_BUF_SEND,
+	RB_BUF_RECV,
+	RB_BUF_TMP,
+	RB_NBUFS,
+};
+
+enum rb_step_op {
+	RB_STEP_SEND,	/* post isend(peer, buf+off, len) */
+	RB_STEP_RECV,	/* post irecv(peer, buf+off, len) */
+	RB_STEP_WAIT,	/* wait until step `dep` (or every posted step if -1) is done */
+	RB_STEP_REDUCE,	/* buf+off op= src_buf+src_off, len bytes */
+	RB_STEP_COPY,	/* buf+off = src_buf+src_off, len bytes */
+};
+
+struct rb_step {
+	enum rb_step_op op;
+	int peer;
+	enum rb_buf buf;
+	size_t off;
+	enum rb_buf src_buf;
+	size_t src_off;
+	size_t len;	/* bytes */
+	int dep;	/* WAIT: index of the step waited for, -1 = all */
+};
+
+struct rb_sched {
+	struct rb_step *steps;
+	int nsteps;
+	int cap;
+	size_t tmp_bytes;
+};
+
+/* Appenders return the new step's index, or -RB_ENOMEM. */
+int rb_sched_send(struct rb_sched *s, int peer, enum rb_buf buf, size_t off,
+		  size_t len);
+int rb_sched_recv(struct rb_sched *s, int peer, enum rb_buf buf, size_t off,
+		  size_t len);
+int rb_sched_wait(struct rb_sched *s, int dep);
+int rb_sched_reduce(struct rb_sched *s, enum rb_buf dst, size_t dst_off,
+		    enum rb_buf src, size_t src_off, size_t len);
+int rb_sched_copy(struct rb_sched *s, enum rb_buf dst, size_t dst_off,
+		  enum rb_buf src, size_t src_off, size_t len);
+/* Ensures tmp_bytes >= bytes. */
+void rb_sched_need_tmp(struct rb_sched *s, size_t bytes);
+void rb_sched_reset(struct rb_sched *s);
+void rb_sched_free(struct rb_sched *s);
+
+/* ---- algorithms (one file each) ---------------------------------------- */
+
+struct rb_coll_args {
+	enum rb_coll_kind kind;
+	int rank;
+	int nranks;
+	size_t count;		/* table count, see struct rb_coll_sizes */
+	enum rb_dtype dtype;
+	enum rb_redop op;
+	int in_place;
+	size_t chunk_bytes;	/* pipeline chunk, 0 = algorithm default */
+};
+
+struct rb_coll_algo {
+	const char *name;	/* "ring", "rd", "pairwise", ... */
+	enum rb_coll_kind kind;
+	/* \return 1 if it can run these arguments. */
+	int (*supports)(const struct rb_coll_args *a);
+	/* Appends rank a->rank's schedule to s (s is reset by the caller).
+	 * \return 0 or -RB_E*. */
+	int (*build)(const struct rb_coll_args *a, struct rb_sched *s);
+};
+
+/* \return the algorithm named name for kind, or NULL. "auto" picks by size
+ * (docs/algorithms.md). */
+const struct rb_coll_algo *rb_coll_algo_find(enum rb_coll_kind kind,
+					     const char *name,
+					     const struct rb_coll_args *a);
+/* Writes the names valid for kind ("auto, ring, rd") into buf. */
+const char *rb_coll_algo_list(enum rb_coll_kind kind, char *buf, size_t len);
+
+/* Builds rank's schedule: finds the algorithm, resets s, calls build.
+ * \return 0, -RB_EINVAL (unknown or unsupported algorithm, logged). */
+int rb_coll_sched_build(const char *algo, const struct rb_coll_args *a,
+			struct rb_sched *s);
+
+/* ---- executor (exec.c) ------------------------------------------------- */
+
+/* Runs schedules over a transport. Create once per (size, placement);
+ * rb_exec_run may be called many times. */
+struct rb_exec;
+
+struct rb_exec_args {
+	struct rb_tp *tp;
+	const struct rb_sched *sched;
+	struct rb_tp_mr *send_mr;	/* NULL when in place */
+	struct rb_tp_mr *recv_mr;
+	size_t inplace_off_bytes;	/* SEND = RECV + this when send_mr NULL */
+	enum rb_dtype dtype;
+	enum rb_redop op;
+	const char *const *hosts;	/* for timeout messages, may be NULL */
+};
+
+/* Allocates the executor and registers its TMP buffer with the transport.
+ * \return 0, -RB_ENOMEM or the transport's error. */
+int rb_exec_create(const struct rb_exec_args *args, struct rb_exec **ex_p);
+
+/* Starts one execution of the schedule. \return 0 or -RB_E*. */
+int rb_exec_start(struct rb_exec *ex);
+/* Advances as far as possible without blocking (does not call progress).
+ * \return 0 when the schedule finished, -RB_EAGAIN when it waits on a
+ * request, or a failure. */
+int rb_exec_advance(struct rb_exec *ex);
+/* start + advance/progress until done or timeout_ms expires; on timeout
+ * logs which step and peer it was waiting for (rank, host, link) and
+ * returns -RB_ETIMEDOUT. */
+int rb_exec_run(struct rb_exec *ex, int64_t timeout_ms);
+void rb_exec_destroy(struct rb_exec *ex);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* railbench common definitions: error codes, logging, clock, data types,
+ * reduction operators and collective kinds shared by every subsystem. */
+#ifndef RB_COMMON_RB_H
+#define RB_COMMON_RB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RB_VERSION "0.1.0"
+
+/* Error codes. Functions return 0 on success or the negated code. */
+enum rb_errcode {
+	RB_OK = 0,
+	RB_EINVAL,	/* bad argument or configuration */
+	RB_ENOMEM,	/* allocation failed */
+	RB_ESYS,	/* system call failed, errno kept */
+	RB_ENOTSUP,	/* not supported / not available here */
+	RB_ETIMEDOUT,	/* a deadline expired */
+	RB_EPEER,	/* a peer failed or went away */
+	RB_EDATA,	/* data check failed */
+	RB_EAGAIN,	/* would block; try again */
+};
+
+/* Exit codes of every binary (docs/exit-codes.md). */
+enum rb_exit {
+	RB_EXIT_OK = 0,
+	RB_EXIT_VERDICT = 1,	/* #wrong > 0 or below threshold */
+	RB_EXIT_USAGE = 2,	/* usage or configuration error */
+	RB_EXIT_RUNTIME = 3,	/* peer lost, timeout, system failure */
+	RB_EXIT_SKIP = 77,	/* feature absent here (tests only) */
+};
+
+/* \return a static string naming rc (negative or positive). */
+const char *rb_strerror(int rc);
+
+/* \return the exit code that corresponds to error rc. */
+int rb_exit_code(int rc);
+
+/* Logging. Every line goes to stderr prefixed "[host:rank] ". The prefix is
+ * set once after bootstrap; before that it is "[host]". */
+void rb_log_set_prefix(const char *host, int rank);
+void rb_log_set_verbose(int level);
+int rb_log_verbose(void);
+void rb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rb_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rb_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* \return CLOCK_MONOTONIC in nanoseconds. */
+uint64_t rb_time_ns(void);
+
+#define rb_container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#define RB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define RB_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RB_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Element types. Order is part of the results format (names are used). */
+enum rb_dtype {
+	RB_INT32,
+	RB_INT64,
+	RB_FLOAT,
+	RB_DOUBLE,
+	RB_HALF,	/* IEEE 754 binary16 */
+	RB_BF16,	/* bfloat16 */
+	RB_NDTYPES,
+};
+
+enum rb_redop {
+	RB_OP_SUM,
+	RB_OP_PROD,
+	RB_OP_MAX,
+	RB_OP_MIN,
+	RB_NREDOPS,
+};
+
+enum rb_coll_kind {
+	RB_COLL_ALLREDUCE,
+	RB_COLL_ALLGATHER,
+	RB_COLL_ALLTOALL,
+	RB_NCOLLS,
+};
+
+/* \return element size in bytes. */
+size_t rb_dtype_size(enum rb_dtype t);
+/* \return the name printed in the table ("int32", "float", "half", ...). */
+const char *rb_dtype_name(enum rb_dtype t);
+/* \return 0 and sets *t_p when name is a known type (aliases accepted:
+ * int, float32, fp16, bfloat16, ...), -RB_EINVAL otherwise. */
+int rb_dtype_parse(const char *name, enum rb_dtype *t_p);
+const char *rb_redop_name(enum rb_redop op);
+int rb_redop_parse(const char *name, enum rb_redop *op_p);
+const char *rb_coll_kind_name(enum rb_coll_kind k);
+
+/* Parse a byte size: decimal integer with optional K/M/G suffix (binary
+ * multiples, as nccl-tests), optional trailing 'B'/'iB'.
+ * \return 0 and *bytes_p, or -RB_EINVAL for anything unparsable, negative
+ * or overflowing. */
+int rb_parse_size(const char *s, uint64_t *bytes_p);
+
+/* Format bytes compactly for messages ("64M", "8", "1.5K" never: exact only
+ * when divisible). buf must hold 32 bytes. \return buf. */
+const char *rb_format_size(uint64_t bytes, char *buf);
+
+#endif

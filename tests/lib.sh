@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared helpers for shell tests: TAP output and common checks.
+# Source it: . "$(dirname "$0")/../lib.sh"
+set -u
+RB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$RB_ROOT/$BUILD ;; esac
+BIN=$BUILD/bin
+_tap_n=0
+_tap_fail=0
+
+# ok NAME: one passing case.
+tap_ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+# not_ok NAME [DETAIL...]: one failing case.
+tap_fail() {
+	_tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1))
+	echo "not ok $_tap_n - $1"
+	shift
+	[ $# -gt 0 ] && printf '#   %s\n' "$@"
+	return 0
+}
+# skip NAME WHY: a case that cannot run here (never counted as passed).
+tap_skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP $2"; }
+# check NAME CMD...: runs CMD, ok if it exits 0.
+tap_check() {
+	local name=$1
+	shift
+	if "$@"; then tap_ok "$name"; else tap_fail "$name" "command failed: $*"; fi
+}
+# Call last: exit status 1 if any case failed.
+tap_done() { [ "$_tap_fail" -eq 0 ]; exit $?; }
+
+# A fresh temporary directory, removed at exit.
+rb_tmpdir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/rbtest.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$d'" EXIT
+	echo "$d"
+}
+
+# mpiexec with settings that work on a 2-core machine as root.
+rb_mpiexec() {
+	mpiexec -n "$@"
+}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The transport interface: one small vtable per fabric (shm, tcp, ibv, mpi,
+ * ...). The harness and the schedule executor call only the rb_tp_*
+ * wrappers below; no caller ever sees a transport's private state. */
+#ifndef RB_TRANSPORTS_TRANSPORT_H
+#define RB_TRANSPORTS_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/rb.h"
+
+#define RB_TP_CAP_DEVICE_MEM (1u << 0)	/* can move GPU memory */
+#define RB_TP_CAP_RDMA_WRITE (1u << 1)	/* implements ops->write */
+#define RB_TP_CAP_NATIVE_COLL (1u << 2)	/* library collectives (mpi, nccl) */
+
+/* Largest address blob a transport may publish through the bootstrap. */
+#define RB_TP_ADDR_MAX 1024
+
+enum rb_mem_kind {
+	RB_MEM_HOST,
+	RB_MEM_CUDA,
+	RB_MEM_NKINDS,
+};
+
+/* Transport-specific command-line settings, parsed by bench/opts.c. A
+ * transport reads only the members that concern it. */
+struct rb_tp_opts {
+	const char *net_if;	/* --net-if IF[,IF...]: per local rank k, entry k mod len */
+	int tcp_streams;	/* --tcp-streams N (default 1) */
+	int tcp_port;		/* --tcp-port P: first listening port, 0 = any */
+	const char *ib_dev;	/* --ib-dev DEV[:PORT] */
+	int gid_index;		/* --gid-index N, -1 = automatic */
+	int tclass;		/* --tclass N, -1 = default */
+	int sl;			/* --sl N, -1 = default */
+	int qps_per_peer;	/* --qps N (verbs) */
+};
+
+/* What a transport is opened with. Filled by the harness after bootstrap. */
+struct rb_tp_args {
+	int rank;
+	int nranks;
+	int local_rank;		/* index among ranks on the same node */
+	int local_nranks;
+	const char *host;	/* this rank's host name, for messages */
+	const char *const *hosts; /* every rank's host name, [nranks] */
+	const int *node_of;	/* node index of every rank, [nranks] */
+	int64_t timeout_ms;	/* --timeout: bound on every blocking wait */
+	const struct rb_tp_opts *opts;
+	/* From topo/ when --rails auto: this rank's rail NIC, or NULL. */
+	const char *rail_netdev;	/* IP interface, e.g. "ens1f0" */
+	const char *rail_ibdev;		/* verbs device, e.g. "mlx5_3" */
+	int rail;			/* rail index, -1 if unknown */
+};
+
+/* Public part of an open transport; private state embeds it first and is
+ * recovered with rb_container_of. */
+struct rb_tp {
+	const struct rb_tp_ops *ops;
+	int rank;
+	int nranks;
+	int64_t timeout_ms;
+	/* One line for the preamble and results metadata, set by open():
+	 * e.g. "rail0 10.200.0.1" or "mlx5_0:1 RoCEv2 gid[3] 100 Gb/s". */
+	char desc[256];
+};
+
+/* A registered buffer. Transports may embed it in a larger struct. */
+struct rb_tp_mr {
+	void *buf;
+	size_t len;
+	enum rb_mem_kind kind;
+};
+
+/* A non-blocking request. Storage belongs to the caller and must stay put
+ * until done is set; the transport fills the private words. */
+struct rb_tp_req {
+	int done;	/* set to 1 by progress() when complete */
+	int status;	/* 0 or -RB_E* once done */
+	int peer;
+	size_t len;
+	void *priv[4];	/* transport-private */
+	uint64_t upriv[4];
+};
+
+/* Arguments of a library collective (RB_TP_CAP_NATIVE_COLL). count is the
+ * per-rank element count the library call takes: all-reduce: elements in and
+ * out; all-gather: elements each rank contributes; all-to-all: elements per
+ * peer. sendbuf == recvbuf (all-reduce) or sendbuf == NULL (all-gather,
+ * all-to-all) means in place. */
+struct rb_tp_coll {
+	enum rb_coll_kind kind;
+	const void *sendbuf;
+	void *recvbuf;
+	size_t count;
+	enum rb_dtype dtype;
+	enum rb_redop op;
+};
+
+/*
+ * The vtable. Mandatory members are never NULL; optional ones may be, and
+ * their wrappers then return -RB_ENOTSUP. Messages between one pair of ranks
+ * are delivered in post order: the k-th irecv from peer p matches the k-th
+ * isend to this rank from p, and their lengths must be equal.
+ */
+struct rb_tp_ops {
+	const char *name;
+	const char *summary;	/* one line for --help */
+	unsigned caps;
+	/* 0 if usable here, else -RB_ENOTSUP with a reason in why. */
+	int (*probe)(const struct rb_tp_args *args, char *why, size_t len);
+	int (*open)(const struct rb_tp_args *args, struct rb_tp **tp_p);
+	/* Writes at most *len_p bytes to blob, sets *len_p to the used size. */
+	int (*get_addr)(struct rb_tp *tp, void *blob, size_t *len_p);
+	/* blobs holds every rank's address, rank r at blobs + r * stride. */
+	int (*connect)(struct rb_tp *tp, const void *blobs, size_t stride);
+	/* Optional: called after all ranks connected (barrier in between). */
+	int (*post_connect)(struct rb_tp *tp);
+	int (*mem_reg)(struct rb_tp *tp, void *buf, size_t len,
+		       enum rb_mem_kind kind, struct rb_tp_mr **mr_p);
+	void (*mem_dereg)(struct rb_tp *tp, struct rb_tp_mr *mr);
+	int (*isend)(struct rb_tp *tp, int peer, struct rb_tp_mr *mr, size_t off,
+		     size_t len, struct rb_tp_req *req);
+	int (*irecv)(struct rb_tp *tp, int peer, struct rb_tp_mr *mr, size_t off,
+		     size_t len, struct rb_tp_req *req);
+	/* Optional one-sided write; same ordering as isend. */
+	int (*write)(struct rb_tp *tp, int peer, struct rb_tp_mr *mr, size_t off,
+		     size_t len, uint64_t raddr, uint32_t rkey,
+		     struct rb_tp_req *req);
+	/* Drives requests; may block up to timeout_ns waiting for events.
+	 * \return 0, or -RB_EPEER after logging which peer/link failed. */
+	int (*progress)(struct rb_tp *tp, int64_t timeout_ns);
+	/* Optional: describe the link to peer ("rail0 10.200.0.2:40001"). */
+	void (*peer_desc)(struct rb_tp *tp, int peer, char *buf, size_t len);
+	/* Optional: library collective, blocking (NATIVE_COLL). */
+	int (*coll)(struct rb_tp *tp, const struct rb_tp_coll *c);
+	/* Optional: library barrier (NATIVE_COLL). */
+	int (*barrier)(struct rb_tp *tp);
+	/* NULL-safe; releases everything. */
+	void (*close)(struct rb_tp *tp);
+};
+
+/* Registry (registry.c): every transport built into this binary. */
+
+/* \return the transport named name, or NULL. */
+const struct rb_tp_ops *rb_tp_find(const char *name);
+/* \return the i-th built transport, NULL past the end. */
+const struct rb_tp_ops *rb_tp_at(int i);
+/* Writes "shm, mpi, tcp" into buf. \return buf. */
+const char *rb_tp_list(char *buf, size_t len);
+
+/* Wrappers: the only way callers reach a transport. */
+static inline int rb_tp_isend(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			      size_t off, size_t len, struct rb_tp_req *req)
+{
+	return tp->ops->isend(tp, peer, mr, off, len, req);
+}
+
+static inline int rb_tp_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			      size_t off, size_t len, struct rb_tp_req *req)
+{
+	return tp->ops->irecv(tp, peer, mr, off, len, req);
+}
+
+static inline int rb_tp_write(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			      size_t off, size_t len, uint64_t raddr,
+			      uint32_t rkey, struct rb_tp_req *req)
+{
+	if (!tp->ops->write)
+		return -RB_ENOTSUP;
+	return tp->ops->write(tp, peer, mr, off, len, raddr, rkey, req);
+}
+
+static inline int rb_tp_progress(struct rb_tp *tp, int64_t timeout_ns)
+{
+	return tp->ops->progress(tp, timeout_ns);
+}
+
+static inline int rb_tp_mem_reg(struct rb_tp *tp, void *buf, size_t len,
+				enum rb_mem_kind kind, struct rb_tp_mr **mr_p)
+{
+	return tp->ops->mem_reg(tp, buf, len, kind, mr_p);
+}
+
+static inline void rb_tp_mem_dereg(struct rb_tp *tp, struct rb_tp_mr *mr)
+{
+	if (mr)
+		tp->ops->mem_dereg(tp, mr);
+}
+
+static inline int rb_tp_coll(struct rb_tp *tp, const struct rb_tp_coll *c)
+{
+	if (!tp->ops->coll)
+		return -RB_ENOTSUP;
+	return tp->ops->coll(tp, c);
+}
+
+static inline int rb_tp_barrier(struct rb_tp *tp)
+{
+	if (!tp->ops->barrier)
+		return -RB_ENOTSUP;
+	return tp->ops->barrier(tp);
+}
+
+static inline void rb_tp_peer_desc(struct rb_tp *tp, int peer, char *buf,
+				   size_t len)
+{
+	if (tp->ops->peer_desc) {
+		tp->ops->peer_desc(tp, peer, buf, len);
+	} else if (len) {
+		buf[0] = '\0';
+	}
+}
+
+static inline void rb_tp_close(struct rb_tp *tp)
+{
+	if (tp)
+		tp->ops->close(tp);
+}
+
+/* Memory kinds (mem_host.c, mem_cuda.c): allocation of benchmark buffers. */
+struct rb_mem_ops {
+	const char *name;
+	int (*alloc)(size_t len, void **buf_p);
+	void (*free)(void *buf);
+	int (*copy_to_host)(void *dst, const void *src, size_t len);
+	int (*copy_from_host)(void *dst, const void *src, size_t len);
+};
+/* \return the ops of kind, or NULL when that kind is not built. */
+const struct rb_mem_ops *rb_mem_find(enum rb_mem_kind kind);
+
+#endif
