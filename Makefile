@@ -60,7 +60,7 @@ CPPFLAGS += -DRB_GIT_SHA='"$(GIT_SHA)$(GIT_DIRTY)"' \
 
 # ---- sources ----
 # Files that need an optional feature are compiled only when it is on.
-VERBS_SRCS := transports/ibv.c
+VERBS_SRCS := transports/ibv.c transports/ibv_conn.c transports/ibv_dev.c
 CUDA_SRCS := transports/cuda_ipc.c transports/mem_cuda.c
 NCCL_SRCS := transports/nccl.c
 OPT_SRCS := $(VERBS_SRCS) $(CUDA_SRCS) $(NCCL_SRCS)
@@ -103,7 +103,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps run test test-unit check lint format clean bench
+.PHONY: all deps run test test-unit test-san check lint format clean bench
 all: $(BINS) $(TESTS) $(PROGS)
 
 deps:
@@ -139,13 +139,20 @@ run: deps
 	$(MAKE) all
 	scripts/run-default.sh
 
-# The whole suite; prints "N passed, N failed, N skipped" last.
-test: all
+# The whole suite (installs what it needs first); prints
+# "N passed, N failed, N skipped" last.
+test: deps
+	$(MAKE) all
 	BUILD=$(BUILD) tests/run.sh
 
-# Unit tests only (used for the sanitizer build).
+# Unit tests only.
 test-unit: all
 	BUILD=$(BUILD) tests/run.sh unit topo
+
+# AddressSanitizer + UBSan build: unit tests and a small end-to-end run.
+test-san:
+	$(MAKE) DEBUG=1 BUILD=build-san all
+	BUILD=build-san tests/run.sh unit topo san
 
 bench: all
 	scripts/bench-shm-vs-mpi.sh

@@ -3,7 +3,8 @@
 # Test runner: runs every test program of the named suites (default: all)
 # and prints one closing line "N passed, N failed, N skipped".
 # Suites: unit, topo (cmocka binaries in $BUILD/tests/<suite>/), integ
-# (tests/integ/*.sh), vm (tests/vm/*.sh). Each program reports TAP lines
+# (tests/integ/*.sh), vm (tests/vm/*.sh), san (tests/san/*.sh, for the
+# sanitizer build only). Each program reports TAP lines
 # ("ok N - name", "not ok N - name", "ok N - name # SKIP why"); a program that
 # exits non-zero without reporting a failure counts as one failure, and one
 # that exits 77 without output as one skip.
@@ -68,13 +69,13 @@ for suite in "${suites[@]}"; do
 			[ -x "$t" ] && run_one "$t" "$t"
 		done
 		;;
-	integ | vm)
+	integ | vm | san)
 		for t in $(ls tests/"$suite"/*.sh 2>/dev/null | grep -v '/lib[^/]*\.sh$' | filter); do
 			run_one "$t" bash "$t"
 		done
 		;;
 	*)
-		echo "tests/run.sh: unknown suite '$suite' (unit, topo, integ, vm)" >&2
+		echo "tests/run.sh: unknown suite '$suite' (unit, topo, integ, vm, san)" >&2
 		exit 2
 		;;
 	esac

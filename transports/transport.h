@@ -54,7 +54,7 @@ struct rb_tp_args {
 };
 
 /* Public part of an open transport; private state embeds it first and is
- * recovered with rb_container_of. */
+ * recovered with rb_container_of. open() fills every member (ops too). */
 struct rb_tp {
 	const struct rb_tp_ops *ops;
 	int rank;

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* allreduce_bench: measures allreduce over the chosen transport (see --help). */
+#include "bench/bench.h"
+
+int main(int argc, char **argv)
+{
+	return rb_bench_main(RB_COLL_ALLREDUCE, argc, argv);
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The benchmark harness: options, bootstrap, statistics, reporting and the
+ * sweep driver shared by every *_bench binary. */
+#ifndef RB_BENCH_BENCH_H
+#define RB_BENCH_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/rb.h"
+#include "transports/transport.h"
+
+/* ---- options (opts.c) -------------------------------------------------- */
+
+struct rb_opts {
+	uint64_t min_bytes;	/* -b */
+	uint64_t max_bytes;	/* -e */
+	uint64_t step_factor;	/* -f, >= 2 */
+	uint64_t step_bytes;	/* -i, 0 = multiply by step_factor */
+	int iters;		/* -n, >= 1 */
+	int warmup_iters;	/* -w, >= 0 */
+	int check;		/* -c 0|1 */
+	enum rb_dtype dtype;	/* -d */
+	enum rb_redop op;	/* -o */
+	int64_t timeout_ms;	/* -T seconds on the command line */
+	const char *transport;	/* --transport */
+	const char *algo;	/* --algo */
+	uint64_t chunk_bytes;	/* --chunk, 0 = algorithm default */
+	const char *results_dir;	/* --results; NULL = results/<run-id> */
+	const char *run_id;	/* --run-id or $RAILBENCH_RUN_ID */
+	int no_results;		/* --no-results */
+	int no_plot;		/* --no-plot */
+	int in_place;		/* --placement: 1 both, 0 out-of-place only */
+	double expect_gbps;	/* --expect-busbw: verdict threshold, 0 = none */
+	const char *rails;	/* --rails auto */
+	int bind;		/* --bind */
+	const char *topo_xml;	/* --topo-xml */
+	int verbose;		/* -v */
+	struct rb_tp_opts tp;	/* transport-specific settings */
+};
+
+/* What parsing decided besides filling opts. */
+enum rb_opts_result {
+	RB_OPTS_RUN,
+	RB_OPTS_EXIT_OK,	/* --help or --version printed */
+};
+
+/* Fills o with the defaults (docs/options.md). */
+void rb_opts_defaults(struct rb_opts *o);
+
+/* Parses argv (getopt_long) and validates cross-option rules. On bad input
+ * prints one line "<prog>: invalid ..." to stderr (only when print is set)
+ * and returns -RB_EINVAL; on --help/--version prints to stdout and returns
+ * RB_OPTS_EXIT_OK; otherwise RB_OPTS_RUN. */
+int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
+		  int print);
+
+/* Cross-option checks (min <= max, ...). \return 0 or -RB_EINVAL after
+ * writing the reason into why. */
+int rb_opts_validate(const struct rb_opts *o, char *why, size_t len);
+
+/* ---- bootstrap (boot_mpi.c) -------------------------------------------- */
+
+struct rb_boot;
+
+struct rb_boot_ops {
+	const char *name;
+	int (*init)(int *argc, char ***argv, struct rb_boot **boot_p);
+	int (*rank)(struct rb_boot *b);
+	int (*size)(struct rb_boot *b);
+	int (*barrier)(struct rb_boot *b);
+	/* out receives len bytes from every rank, rank order. */
+	int (*allgather)(struct rb_boot *b, const void *in, void *out, size_t len);
+	/* In place over n doubles / n int64s. */
+	int (*allreduce_max_f64)(struct rb_boot *b, double *v, int n);
+	int (*allreduce_sum_i64)(struct rb_boot *b, int64_t *v, int n);
+	int (*bcast)(struct rb_boot *b, void *buf, size_t len, int root);
+	/* Ends every rank of the job with exit code code; does not return. */
+	void (*abort)(struct rb_boot *b, int code);
+	/* \return a library version string ("MPICH 4.0.2 ..."). */
+	const char *(*library)(struct rb_boot *b);
+	void (*fini)(struct rb_boot *b);
+};
+
+extern const struct rb_boot_ops rb_boot_mpi_ops;
+
+/* ---- statistics (stats.c) ---------------------------------------------- */
+
+struct rb_stats {
+	double avg;
+	double min;
+	double max;
+	double p50;
+	double p99;
+};
+
+/* Statistics of n samples (n >= 1); v is sorted in place. Percentiles use
+ * the nearest-rank method (docs/statistics.md). */
+void rb_stats_compute(double *v, int n, struct rb_stats *s);
+
+/* GB/s (1e9 B/s) for bytes moved in time_us microseconds; 0 if time is 0. */
+double rb_algbw_gbps(uint64_t bytes, double time_us);
+
+/* ---- report (report.c) ------------------------------------------------- */
+
+struct rb_report;
+
+/* One rank's line of the preamble and results metadata. */
+struct rb_rank_info {
+	int rank;
+	char host[64];
+	int pid;
+	char tp_desc[256];
+	char place[256];	/* topology placement, human, "" if none */
+	char place_json[1024];	/* same as a JSON object, "" if none */
+};
+
+struct rb_run_meta {
+	enum rb_coll_kind kind;
+	const char *transport;
+	const char *algo;
+	int nranks;
+	int nnodes;
+	const struct rb_opts *opts;
+	const struct rb_rank_info *ranks;	/* [nranks] */
+	const char *command_line;
+	const char *mpi_library;
+	const char *run_id;
+	const char *results_dir;	/* NULL: no files */
+	const char *topo_findings;	/* cross-node check output, may be NULL */
+};
+
+/* One measured (size, placement). */
+struct rb_row {
+	uint64_t size_bytes;
+	uint64_t count;
+	struct rb_stats t_us;
+	double algbw_gbps;
+	double busbw_gbps;
+	int64_t wrong;		/* -1 when not checked */
+	int valid;		/* 0: placement not run */
+};
+
+/* Rank 0 only. Prints the preamble and creates the results files.
+ * \return 0, or -RB_ESYS when the results directory cannot be made. */
+int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p);
+/* Prints one table row and rewrites the results files atomically. */
+int rb_report_row(struct rb_report *r, const struct rb_row *oop,
+		  const struct rb_row *ip);
+/* Prints the footer and verdict, finalizes the files, runs the plot
+ * script. exit_status is what the process will exit with. */
+int rb_report_close(struct rb_report *r, int exit_status);
+/* \return the verdict exit code the footer printed (0 or 1). */
+int rb_report_verdict(const struct rb_report *r);
+/* Sum of #wrong so far. */
+int64_t rb_report_wrong(const struct rb_report *r);
+void rb_report_free(struct rb_report *r);
+
+/* ---- harness (harness.c) ----------------------------------------------- */
+
+/* The whole benchmark: parse, bootstrap, open the transport, sweep sizes,
+ * report. \return the process exit code (enum rb_exit). */
+int rb_bench_main(enum rb_coll_kind kind, int argc, char **argv);
+
+#endif

@@ -1,0 +1,685 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The sweep driver shared by every *_bench binary: bootstrap, placement,
+ * transport setup, then per size and placement: warm-up, timed iterations
+ * (one barrier before each; an iteration's time is the max over ranks),
+ * data check, statistics and a report row (docs/statistics.md). */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "bench/place.h"
+#include "collectives/coll.h"
+
+/* What every rank publishes about itself during bootstrap. */
+struct peer_info {
+	char host[64];
+	char node_id[128];	/* host + network namespace: one per node */
+	int pid;
+};
+
+struct bench {
+	enum rb_coll_kind kind;
+	const struct rb_coll_desc *desc;
+	struct rb_opts o;
+	const char *prog;
+	const struct rb_boot_ops *bops;
+	struct rb_boot *boot;
+	int rank;
+	int nranks;
+	int nnodes;
+	int local_rank;
+	int local_nranks;
+	struct peer_info *peers;	/* [nranks] */
+	const char **hosts;		/* [nranks] into peers */
+	int *node_of;			/* [nranks] */
+	struct rb_place place;
+	const struct rb_tp_ops *tops;
+	struct rb_tp *tp;
+	int native;			/* library collective, no schedule */
+	const char *algo_name;		/* printed: "native", "ring", "auto" */
+	const struct rb_mem_ops *mem;
+	void *sendbuf;
+	void *recvbuf;
+	void *expected;
+	struct rb_tp_mr *send_mr;
+	struct rb_tp_mr *recv_mr;
+	struct rb_sched sched;
+	struct rb_sched barrier_sched;
+	struct rb_exec *barrier_ex;
+	uint64_t *counts;		/* table counts of the sweep */
+	int ncounts;
+	double *times;			/* [iters] */
+	struct rb_report *report;
+	struct rb_rank_info *infos;	/* rank 0: [nranks] */
+	char run_id[64];
+	char results_dir[PATH_MAX];
+	char *cmdline;
+	char *topo_findings;
+};
+
+/* Every rank passes its rc; all get the worst exit code back, so all ranks
+ * leave a failed setup step together instead of hanging in the next one. */
+static int agree(struct bench *b, int rc)
+{
+	double code = rc ? (double)rb_exit_code(rc) : 0;
+
+	if (b->bops->allreduce_max_f64(b->boot, &code, 1))
+		return RB_EXIT_RUNTIME;
+	return (int)code;
+}
+
+static void node_identity(struct peer_info *me)
+{
+	const char *env = getenv("RAILBENCH_HOST");
+	char ns[64] = "";
+	ssize_t n;
+
+	if (env && env[0])
+		snprintf(me->host, sizeof(me->host), "%s", env);
+	else if (gethostname(me->host, sizeof(me->host) - 1))
+		snprintf(me->host, sizeof(me->host), "unknown");
+	/* Ranks in different network namespaces are different nodes. */
+	n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
+	ns[n > 0 ? n : 0] = '\0';
+	snprintf(me->node_id, sizeof(me->node_id), "%s|%s", me->host, ns);
+	me->pid = (int)getpid();
+}
+
+static int boot_peers(struct bench *b)
+{
+	struct peer_info me = { 0 };
+	int rc;
+
+	b->rank = b->bops->rank(b->boot);
+	b->nranks = b->bops->size(b->boot);
+	node_identity(&me);
+	rb_log_set_prefix(me.host, b->rank);
+	b->peers = calloc((size_t)b->nranks, sizeof(*b->peers));
+	b->hosts = calloc((size_t)b->nranks, sizeof(*b->hosts));
+	b->node_of = calloc((size_t)b->nranks, sizeof(*b->node_of));
+	if (!b->peers || !b->hosts || !b->node_of)
+		return -RB_ENOMEM;
+	rc = b->bops->allgather(b->boot, &me, b->peers, sizeof(me));
+	if (rc)
+		return rc;
+	for (int r = 0; r < b->nranks; r++) {
+		int node = -1;
+
+		b->hosts[r] = b->peers[r].host;
+		for (int q = 0; q < r && node < 0; q++)
+			if (!strcmp(b->peers[q].node_id, b->peers[r].node_id))
+				node = b->node_of[q];
+		b->node_of[r] = node >= 0 ? node : b->nnodes++;
+	}
+	for (int r = 0; r < b->nranks; r++) {
+		if (b->node_of[r] != b->node_of[b->rank])
+			continue;
+		b->local_nranks++;
+		b->local_rank += r < b->rank;
+	}
+	return 0;
+}
+
+/* Cross-node topology check: one summary per node, printed by rank 0. */
+static int topo_check(struct bench *b)
+{
+	char (*sums)[512] = calloc((size_t)b->nranks, sizeof(*sums));
+	char (*hosts)[64] = calloc((size_t)b->nranks, sizeof(*hosts));
+	int nn = 0;
+	int rc;
+
+	if (!sums || !hosts) {
+		rc = -RB_ENOMEM;
+		goto out;
+	}
+	rc = b->bops->allgather(b->boot, b->place.summary, sums, sizeof(*sums));
+	if (rc || b->rank != 0 || b->nnodes < 2)
+		goto out;
+	/* Keep the first rank of each node that has a topology summary. */
+	for (int r = 0; r < b->nranks; r++) {
+		int first = 1;
+
+		for (int q = 0; q < r; q++)
+			first &= b->node_of[q] != b->node_of[r];
+		if (!first || !sums[r][0])
+			continue;
+		memmove(sums[nn], sums[r], sizeof(*sums));
+		snprintf(hosts[nn], sizeof(*hosts), "%s", b->hosts[r]);
+		nn++;
+	}
+	if (nn >= 2)
+		rc = rb_place_cross_check(sums[0], sizeof(*sums), hosts[0],
+					  sizeof(*hosts), nn, &b->topo_findings);
+out:
+	free(sums);
+	free(hosts);
+	return rc;
+}
+
+static int open_transport(struct bench *b)
+{
+	struct rb_tp_args a = {
+		.rank = b->rank,
+		.nranks = b->nranks,
+		.local_rank = b->local_rank,
+		.local_nranks = b->local_nranks,
+		.host = b->hosts[b->rank],
+		.hosts = b->hosts,
+		.node_of = b->node_of,
+		.timeout_ms = b->o.timeout_ms,
+		.opts = &b->o.tp,
+		.rail_netdev = b->o.rails && b->place.netdev[0] ? b->place.netdev : NULL,
+		.rail_ibdev = b->o.rails && b->place.ibdev[0] ? b->place.ibdev : NULL,
+		.rail = b->place.rail,
+	};
+	char why[256] = "";
+	char *blobs = NULL;
+	char blob[RB_TP_ADDR_MAX] = { 0 };
+	size_t len = sizeof(blob);
+	int rc;
+
+	rc = b->tops->probe(&a, why, sizeof(why));
+	if (rc) {
+		rb_err("transport %s cannot run here: %s", b->tops->name, why);
+		return agree(b, rc);
+	}
+	rc = agree(b, b->tops->open(&a, &b->tp));
+	if (rc)
+		return rc;
+	b->tp->ops = b->tops;
+	rc = b->tops->get_addr(b->tp, blob, &len);
+	blobs = calloc((size_t)b->nranks, RB_TP_ADDR_MAX);
+	if (!rc && !blobs)
+		rc = -RB_ENOMEM;
+	rc = agree(b, rc);
+	if (rc)
+		goto out;
+	rc = b->bops->allgather(b->boot, blob, blobs, RB_TP_ADDR_MAX);
+	if (!rc)
+		rc = b->tops->connect(b->tp, blobs, RB_TP_ADDR_MAX);
+	rc = agree(b, rc);
+	if (rc)
+		goto out;
+	rc = b->bops->barrier(b->boot);
+	if (!rc && b->tops->post_connect)
+		rc = b->tops->post_connect(b->tp);
+	rc = agree(b, rc);
+out:
+	free(blobs);
+	return rc;
+}
+
+/* Zero-byte dissemination barrier over the transport itself, so timing
+ * never waits on the bootstrap's progress engine. */
+static int build_barrier(struct bench *b)
+{
+	struct rb_exec_args ea = {
+		.tp = b->tp,
+		.sched = &b->barrier_sched,
+		.send_mr = b->recv_mr,
+		.recv_mr = b->recv_mr,
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+		.hosts = b->hosts,
+	};
+	int n = b->nranks;
+	int r = b->rank;
+
+	for (int k = 1; k < n; k *= 2) {
+		if (rb_sched_send(&b->barrier_sched, (r + k) % n, RB_BUF_RECV, 0, 0) < 0 ||
+		    rb_sched_recv(&b->barrier_sched, (r - k + n) % n, RB_BUF_RECV, 0, 0) < 0 ||
+		    rb_sched_wait(&b->barrier_sched, -1) < 0)
+			return -RB_ENOMEM;
+	}
+	return rb_exec_create(&ea, &b->barrier_ex);
+}
+
+static int iter_barrier(struct bench *b)
+{
+	if (b->native)
+		return rb_tp_barrier(b->tp);
+	return rb_exec_run(b->barrier_ex, b->o.timeout_ms);
+}
+
+/* Table counts of the sweep: sizes rounded down to whole elements and to
+ * the collective's alignment; duplicates and zero counts dropped. */
+static int plan_sizes(struct bench *b)
+{
+	size_t ts = rb_dtype_size(b->o.dtype);
+	uint64_t align = b->desc->count_align(b->nranks);
+	uint64_t bytes = b->o.min_bytes;
+	int cap = 0;
+
+	while (bytes <= b->o.max_bytes) {
+		uint64_t count = bytes / ts / align * align;
+
+		if (count && (!b->ncounts || b->counts[b->ncounts - 1] != count)) {
+			if (b->ncounts == cap) {
+				uint64_t *p;
+
+				cap = cap ? 2 * cap : 64;
+				p = realloc(b->counts, (size_t)cap * sizeof(*p));
+				if (!p)
+					return -RB_ENOMEM;
+				b->counts = p;
+			}
+			b->counts[b->ncounts++] = count;
+		}
+		if (b->o.step_bytes)
+			bytes += b->o.step_bytes;
+		else if (bytes > UINT64_MAX / b->o.step_factor)
+			break;
+		else
+			bytes *= b->o.step_factor;
+	}
+	if (!b->ncounts) {
+		if (b->rank == 0)
+			fprintf(stderr, "%s: invalid sizes: no size in %" PRIu64 "..%" PRIu64
+				" B holds a whole %s of %s with %d ranks (need at least %" PRIu64 " B)\n",
+				b->prog, b->o.min_bytes, b->o.max_bytes, b->desc->name,
+				rb_dtype_name(b->o.dtype), b->nranks, align * ts);
+		return -RB_EINVAL;
+	}
+	return 0;
+}
+
+static int alloc_buffers(struct bench *b)
+{
+	struct rb_coll_sizes s;
+	size_t ts = rb_dtype_size(b->o.dtype);
+	size_t send_bytes;
+	size_t recv_bytes;
+	int rc;
+
+	b->desc->sizes(b->counts[b->ncounts - 1], b->rank, b->nranks, &s);
+	send_bytes = s.send_count * ts;
+	recv_bytes = s.recv_count * ts;
+	b->mem = rb_mem_find(RB_MEM_HOST);
+	rc = b->mem->alloc(send_bytes, &b->sendbuf);
+	rc = rc ? rc : b->mem->alloc(recv_bytes, &b->recvbuf);
+	rc = rc ? rc : b->mem->alloc(recv_bytes, &b->expected);
+	if (rc) {
+		rb_err("cannot allocate %zu + 2 x %zu bytes of buffers", send_bytes,
+		       recv_bytes);
+		return rc;
+	}
+	rc = rb_tp_mem_reg(b->tp, b->sendbuf, send_bytes, RB_MEM_HOST, &b->send_mr);
+	rc = rc ? rc : rb_tp_mem_reg(b->tp, b->recvbuf, recv_bytes, RB_MEM_HOST,
+				     &b->recv_mr);
+	b->times = calloc((size_t)b->o.iters, sizeof(*b->times));
+	if (!rc && !b->times)
+		rc = -RB_ENOMEM;
+	return rc;
+}
+
+/* One execution of the collective for the current size and placement. */
+static int run_once(struct bench *b, struct rb_exec *ex,
+		    const struct rb_tp_coll *call)
+{
+	if (b->native)
+		return rb_tp_coll(b->tp, call);
+	return rb_exec_run(ex, b->o.timeout_ms);
+}
+
+/* Where this rank's input lives for the placement. */
+static void *input_of(struct bench *b, int in_place,
+		      const struct rb_coll_sizes *s)
+{
+	if (!in_place)
+		return b->sendbuf;
+	return (char *)b->recvbuf + s->inplace_off * rb_dtype_size(b->o.dtype);
+}
+
+static void fill_input(struct bench *b, int in_place, uint64_t count,
+		       const struct rb_coll_sizes *s, uint64_t seed)
+{
+	rb_coll_fill_input(b->kind, input_of(b, in_place, s), count, b->o.dtype,
+			   b->o.op, b->rank, b->nranks, seed);
+}
+
+static int prepare(struct bench *b, uint64_t count, int in_place,
+		   const struct rb_coll_sizes *s, struct rb_tp_coll *call,
+		   struct rb_exec **ex_p)
+{
+	struct rb_coll_args a = {
+		.kind = b->kind,
+		.rank = b->rank,
+		.nranks = b->nranks,
+		.count = count,
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+		.in_place = in_place,
+		.chunk_bytes = b->o.chunk_bytes,
+	};
+	struct rb_exec_args ea = {
+		.tp = b->tp,
+		.sched = &b->sched,
+		.send_mr = in_place ? NULL : b->send_mr,
+		.recv_mr = b->recv_mr,
+		.inplace_off_bytes = s->inplace_off * rb_dtype_size(b->o.dtype),
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+		.hosts = b->hosts,
+	};
+	int rc;
+
+	*call = (struct rb_tp_coll){
+		.kind = b->kind,
+		.sendbuf = in_place ? (b->kind == RB_COLL_ALLREDUCE ? b->recvbuf : NULL)
+				    : b->sendbuf,
+		.recvbuf = b->recvbuf,
+		.count = s->param_count,
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+	};
+	*ex_p = NULL;
+	if (b->native)
+		return 0;
+	rc = rb_coll_sched_build(b->o.algo, &a, &b->sched);
+	if (rc)
+		return rc;
+	return rb_exec_create(&ea, ex_p);
+}
+
+/* Warm-up, timed iterations and the data check of one placement. */
+static int measure(struct bench *b, uint64_t count, int in_place,
+		   uint64_t seed, struct rb_row *row)
+{
+	struct rb_coll_sizes s;
+	struct rb_tp_coll call;
+	struct rb_exec *ex = NULL;
+	size_t ts = rb_dtype_size(b->o.dtype);
+	int64_t wrong = 0;
+	int rc;
+
+	b->desc->sizes(count, b->rank, b->nranks, &s);
+	rc = agree(b, prepare(b, count, in_place, &s, &call, &ex));
+	if (rc)
+		goto out;
+	fill_input(b, in_place, count, &s, seed);
+	for (int i = 0; i < b->o.warmup_iters && !rc; i++)
+		rc = run_once(b, ex, &call);
+	for (int i = 0; i < b->o.iters && !rc; i++) {
+		uint64_t t0;
+
+		rc = iter_barrier(b);
+		t0 = rb_time_ns();
+		rc = rc ? rc : run_once(b, ex, &call);
+		b->times[i] = (double)(rb_time_ns() - t0) / 1e3;
+	}
+	if (!rc && b->o.check) {
+		/* Fresh input: in-place iterations overwrote it. */
+		memset(b->recvbuf, 0xa5, s.recv_count * ts);
+		fill_input(b, in_place, count, &s, seed + 1);
+		rc = run_once(b, ex, &call);
+		if (!rc) {
+			rb_coll_fill_expected(b->kind, b->expected, count, b->o.dtype,
+					      b->o.op, b->rank, b->nranks, seed + 1);
+			wrong = (int64_t)rb_coll_count_wrong(b->recvbuf, b->expected,
+							     s.recv_count, b->o.dtype);
+		}
+	}
+	if (rc)
+		goto out;
+	rc = b->bops->allreduce_max_f64(b->boot, b->times, b->o.iters);
+	if (!rc && b->o.check)
+		rc = b->bops->allreduce_sum_i64(b->boot, &wrong, 1);
+	if (rc)
+		goto out;
+	*row = (struct rb_row){
+		.size_bytes = RB_MAX(s.send_count, s.recv_count) * ts,
+		.count = count,
+		.wrong = b->o.check ? wrong : -1,
+		.valid = 1,
+	};
+	rb_stats_compute(b->times, b->o.iters, &row->t_us);
+	row->algbw_gbps = rb_algbw_gbps(row->size_bytes, row->t_us.avg);
+	row->busbw_gbps = row->algbw_gbps * b->desc->busbw_factor(b->nranks);
+out:
+	rb_exec_destroy(ex);
+	return rc;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		strcat(s, argv[i]);
+		if (i + 1 < argc)
+			strcat(s, " ");
+	}
+	return s;
+}
+
+/* Rank 0: run id and results directory. */
+static void name_run(struct bench *b)
+{
+	const char *env = getenv("RAILBENCH_RUN_ID");
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (b->o.run_id)
+		snprintf(b->run_id, sizeof(b->run_id), "%s", b->o.run_id);
+	else if (env && env[0])
+		snprintf(b->run_id, sizeof(b->run_id), "%s", env);
+	else {
+		localtime_r(&now, &tm);
+		strftime(b->run_id, sizeof(b->run_id), "%Y%m%d-%H%M%S", &tm);
+	}
+	b->bops->bcast(b->boot, b->run_id, sizeof(b->run_id), 0);
+	if (b->o.results_dir)
+		snprintf(b->results_dir, sizeof(b->results_dir), "%s",
+			 b->o.results_dir);
+	else
+		snprintf(b->results_dir, sizeof(b->results_dir), "results/%s",
+			 b->run_id);
+}
+
+static int open_report(struct bench *b, struct rb_run_meta *m)
+{
+	struct rb_rank_info me = { .rank = b->rank, .pid = (int)getpid() };
+	int rc;
+
+	snprintf(me.host, sizeof(me.host), "%s", b->hosts[b->rank]);
+	snprintf(me.tp_desc, sizeof(me.tp_desc), "%s", b->tp->desc);
+	snprintf(me.place, sizeof(me.place), "%s", b->place.text);
+	snprintf(me.place_json, sizeof(me.place_json), "%s", b->place.json);
+	b->infos = calloc((size_t)b->nranks, sizeof(*b->infos));
+	if (!b->infos)
+		return -RB_ENOMEM;
+	rc = b->bops->allgather(b->boot, &me, b->infos, sizeof(me));
+	if (rc || b->rank != 0)
+		return rc;
+	*m = (struct rb_run_meta){
+		.kind = b->kind,
+		.transport = b->tops->name,
+		.algo = b->algo_name,
+		.nranks = b->nranks,
+		.nnodes = b->nnodes,
+		.opts = &b->o,
+		.ranks = b->infos,
+		.command_line = b->cmdline,
+		.mpi_library = b->bops->library(b->boot),
+		.run_id = b->run_id,
+		.results_dir = b->o.no_results ? NULL : b->results_dir,
+		.topo_findings = b->topo_findings,
+	};
+	return rb_report_open(m, &b->report);
+}
+
+/* Decides between the library collective and a schedule. */
+static int choose_algo(struct bench *b)
+{
+	int has_native = !!(b->tops->caps & RB_TP_CAP_NATIVE_COLL);
+
+	if (!strcmp(b->o.algo, "native") && !has_native) {
+		if (b->rank == 0)
+			fprintf(stderr, "%s: invalid --algo 'native': transport %s has no library collectives\n",
+				b->prog, b->tops->name);
+		return -RB_EINVAL;
+	}
+	b->native = has_native && (!strcmp(b->o.algo, "native") ||
+				   !strcmp(b->o.algo, "auto"));
+	b->algo_name = b->native ? "native" : b->o.algo;
+	if (!b->native) {
+		struct rb_coll_args a = {
+			.kind = b->kind,
+			.rank = b->rank,
+			.nranks = b->nranks,
+			.count = b->counts[b->ncounts - 1],
+			.dtype = b->o.dtype,
+			.op = b->o.op,
+		};
+		char names[256];
+
+		if (!rb_coll_algo_find(b->kind, b->o.algo, &a)) {
+			if (b->rank == 0)
+				fprintf(stderr, "%s: invalid --algo '%s': for %s with transport %s expected %s%s\n",
+					b->prog, b->o.algo, b->desc->name, b->tops->name,
+					rb_coll_algo_list(b->kind, names, sizeof(names)),
+					has_native ? ", native" : "");
+			return -RB_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int sweep(struct bench *b)
+{
+	int rc = 0;
+
+	for (int i = 0; i < b->ncounts && !rc; i++) {
+		struct rb_row oop = { 0 };
+		struct rb_row ip = { 0 };
+		uint64_t seed = 0x5eed0000u + (uint64_t)i * 16;
+
+		rc = measure(b, b->counts[i], 0, seed, &oop);
+		if (!rc && b->o.in_place)
+			rc = measure(b, b->counts[i], 1, seed + 8, &ip);
+		if (!rc && b->rank == 0)
+			rc = rb_report_row(b->report, &oop, &ip);
+	}
+	return rc;
+}
+
+static void bench_free(struct bench *b)
+{
+	rb_exec_destroy(b->barrier_ex);
+	rb_sched_free(&b->barrier_sched);
+	rb_sched_free(&b->sched);
+	if (b->tp) {
+		rb_tp_mem_dereg(b->tp, b->send_mr);
+		rb_tp_mem_dereg(b->tp, b->recv_mr);
+		rb_tp_close(b->tp);
+	}
+	if (b->mem) {
+		b->mem->free(b->sendbuf);
+		b->mem->free(b->recvbuf);
+		b->mem->free(b->expected);
+	}
+	rb_report_free(b->report);
+	free(b->infos);
+	free(b->times);
+	free(b->counts);
+	free(b->peers);
+	free(b->hosts);
+	free(b->node_of);
+	free(b->cmdline);
+	free(b->topo_findings);
+}
+
+/* Everything after option parsing. \return 0 or -RB_E*; *code_p gets the
+ * exit code when it is already agreed by all ranks. */
+static int run(struct bench *b, int *code_p)
+{
+	struct rb_run_meta meta;
+	int rc;
+
+	rc = boot_peers(b);
+	if (rc)
+		return rc;
+	rc = agree(b, rb_place_init(&b->o, b->local_rank, b->local_nranks,
+				    &b->place));
+	rc = rc ? rc : agree(b, topo_check(b));
+	b->tops = rb_tp_find(b->o.transport);
+	rc = rc ? rc : agree(b, plan_sizes(b));
+	rc = rc ? rc : agree(b, choose_algo(b));
+	rc = rc ? rc : open_transport(b);
+	rc = rc ? rc : agree(b, alloc_buffers(b));
+	rc = rc ? rc : agree(b, b->native ? 0 : build_barrier(b));
+	if (rc) {
+		*code_p = rc;	/* agree() already returned an exit code */
+		return 0;
+	}
+	name_run(b);
+	rc = agree(b, open_report(b, &meta));
+	if (rc) {
+		*code_p = rc;
+		return 0;
+	}
+	rc = sweep(b);
+	if (rc)
+		return rc;	/* runtime failure: the caller aborts the job */
+	if (b->rank == 0) {
+		rc = rb_report_close(b->report, 0);
+		*code_p = rc ? RB_EXIT_RUNTIME : rb_report_verdict(b->report);
+	}
+	b->bops->bcast(b->boot, code_p, sizeof(*code_p), 0);
+	return 0;
+}
+
+int rb_bench_main(enum rb_coll_kind kind, int argc, char **argv)
+{
+	struct bench b = {
+		.kind = kind,
+		.desc = rb_coll_desc_get(kind),
+		.bops = &rb_boot_mpi_ops,
+	};
+	const char *slash = strrchr(argv[0], '/');
+	const char *pmi_rank = getenv("PMI_RANK");
+	int print = !pmi_rank || !strcmp(pmi_rank, "0");
+	int code = 0;
+	int rc;
+
+	b.prog = slash ? slash + 1 : argv[0];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rb_opts_defaults(&b.o);
+	/* Options first, so bad input never needs the launcher's cooperation. */
+	rc = rb_opts_parse(&b.o, argc, argv, b.prog, print);
+	if (rc < 0)
+		return RB_EXIT_USAGE;
+	if (rc == RB_OPTS_EXIT_OK)
+		return RB_EXIT_OK;
+	rb_log_set_verbose(b.o.verbose);
+	b.cmdline = join_args(argc, argv);
+	if (b.bops->init(&argc, &argv, &b.boot)) {
+		free(b.cmdline);
+		return RB_EXIT_RUNTIME;
+	}
+	rc = run(&b, &code);
+	if (rc) {
+		/* A rank lost a peer or timed out (already logged, naming the
+		 * peer). Results of finished sizes are on disk; end the job. */
+		code = rb_exit_code(rc);
+		if (b.rank == 0 && b.report)
+			rb_report_close(b.report, code);
+		fflush(stdout);
+		b.bops->abort(b.boot, code);
+	}
+	bench_free(&b);
+	b.bops->fini(b.boot);
+	return code;
+}

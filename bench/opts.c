@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Command-line options: one table generates both getopt_long's option array
+ * and --help, so they cannot drift. Every value is range-checked; anything
+ * invalid is one line on stderr and -RB_EINVAL (exit 2). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+#include "collectives/coll.h"
+
+enum opt_id {
+	O_MINBYTES = 'b',
+	O_MAXBYTES = 'e',
+	O_FACTOR = 'f',
+	O_STEPBYTES = 'i',
+	O_ITERS = 'n',
+	O_WARMUP = 'w',
+	O_CHECK = 'c',
+	O_DTYPE = 'd',
+	O_OP = 'o',
+	O_TIMEOUT = 'T',
+	O_VERBOSE = 'v',
+	O_HELP = 'h',
+	O_VERSION = 'V',
+	O_TRANSPORT = 256,
+	O_ALGO,
+	O_CHUNK,
+	O_RESULTS,
+	O_RUN_ID,
+	O_NO_RESULTS,
+	O_NO_PLOT,
+	O_PLACEMENT,
+	O_EXPECT,
+	O_RAILS,
+	O_BIND,
+	O_TOPO_XML,
+	O_NET_IF,
+	O_TCP_STREAMS,
+	O_TCP_PORT,
+	O_IB_DEV,
+	O_GID_INDEX,
+	O_TCLASS,
+	O_SL,
+	O_QPS,
+};
+
+struct opt_def {
+	const char *name;	/* kebab-case */
+	const char *alias;	/* nccl-tests spelling, or NULL */
+	int id;
+	int has_arg;
+	const char *metavar;
+	const char *help;
+};
+
+static const struct opt_def opt_table[] = {
+	{ "min-bytes", "minbytes", O_MINBYTES, 1, "SIZE", "smallest message size, K/M/G suffixes (default 8)" },
+	{ "max-bytes", "maxbytes", O_MAXBYTES, 1, "SIZE", "largest message size (default 64M)" },
+	{ "step-factor", "stepfactor", O_FACTOR, 1, "F", "multiply the size by integer F >= 2 each step (default 2)" },
+	{ "step-bytes", "stepbytes", O_STEPBYTES, 1, "SIZE", "add SIZE each step instead of multiplying" },
+	{ "iters", NULL, O_ITERS, 1, "N", "timed iterations per size (default 20)" },
+	{ "warmup-iters", "warmup_iters", O_WARMUP, 1, "N", "untimed warm-up iterations per size (default 5)" },
+	{ "check", NULL, O_CHECK, 1, "0|1", "verify received data (default 1)" },
+	{ "datatype", NULL, O_DTYPE, 1, "TYPE", "int32, int64, float, double, half, bfloat16 (default float)" },
+	{ "op", NULL, O_OP, 1, "OP", "sum, prod, max, min (default sum)" },
+	{ "timeout", NULL, O_TIMEOUT, 1, "SEC", "bound on every wait; a stuck peer is named after SEC s (default 30)" },
+	{ "transport", NULL, O_TRANSPORT, 1, "NAME", "transport or library backend (default shm)" },
+	{ "algo", NULL, O_ALGO, 1, "NAME", "auto, native, ring, rd, pairwise, ... (default auto)" },
+	{ "chunk", NULL, O_CHUNK, 1, "SIZE", "pipeline chunk of ring algorithms (default: algorithm's)" },
+	{ "placement", NULL, O_PLACEMENT, 1, "WHICH", "both or out-of-place (default both)" },
+	{ "results", NULL, O_RESULTS, 1, "DIR", "results directory (default results/<run-id>)" },
+	{ "run-id", NULL, O_RUN_ID, 1, "ID", "run identifier (default $RAILBENCH_RUN_ID or a timestamp)" },
+	{ "no-results", NULL, O_NO_RESULTS, 0, NULL, "write no result files" },
+	{ "no-plot", NULL, O_NO_PLOT, 0, NULL, "do not draw charts at the end" },
+	{ "expect-busbw", NULL, O_EXPECT, 1, "GBPS", "verdict fails if peak busbw is below GBPS GB/s" },
+	{ "rails", NULL, O_RAILS, 1, "auto", "pick each rank's NIC from the topology rail map" },
+	{ "bind", NULL, O_BIND, 0, NULL, "bind each rank to the CPUs near its GPU/NIC" },
+	{ "topo-xml", NULL, O_TOPO_XML, 1, "FILE", "read the topology from an hwloc XML export" },
+	{ "net-if", NULL, O_NET_IF, 1, "IF[,IF..]", "tcp: interface, or one per local rank (k mod len)" },
+	{ "tcp-streams", NULL, O_TCP_STREAMS, 1, "N", "tcp: striped connections per peer (default 1)" },
+	{ "tcp-port", NULL, O_TCP_PORT, 1, "PORT", "tcp: first listening port (default any)" },
+	{ "ib-dev", NULL, O_IB_DEV, 1, "DEV[:PORT]", "ib/roce: verbs device and port" },
+	{ "gid-index", NULL, O_GID_INDEX, 1, "N", "roce: GID index (default: the RoCE v2 IPv4 GID)" },
+	{ "tclass", NULL, O_TCLASS, 1, "N", "roce: traffic class" },
+	{ "sl", NULL, O_SL, 1, "N", "ib: service level" },
+	{ "qps", NULL, O_QPS, 1, "N", "ib/roce: queue pairs per peer (default 1)" },
+	{ "verbose", NULL, O_VERBOSE, 0, NULL, "more diagnostics on stderr (repeatable)" },
+	{ "version", NULL, O_VERSION, 0, NULL, "print the version and exit" },
+	{ "help", NULL, O_HELP, 0, NULL, "print this help and exit" },
+};
+
+#define OPT_MAX (2 * RB_ARRAY_SIZE(opt_table) + 1)
+
+void rb_opts_defaults(struct rb_opts *o)
+{
+	*o = (struct rb_opts){
+		.min_bytes = 8,
+		.max_bytes = 64ull << 20,
+		.step_factor = 2,
+		.step_bytes = 0,
+		.iters = 20,
+		.warmup_iters = 5,
+		.check = 1,
+		.dtype = RB_FLOAT,
+		.op = RB_OP_SUM,
+		.timeout_ms = 30000,
+		.transport = "shm",
+		.algo = "auto",
+		.in_place = 1,
+		.tp = {
+			.tcp_streams = 1,
+			.gid_index = -1,
+			.tclass = -1,
+			.sl = -1,
+			.qps_per_peer = 1,
+		},
+	};
+}
+
+static void build_longopts(struct option *lo, char *shortopts, size_t slen)
+{
+	size_t n = 0;
+	size_t s = 0;
+
+	for (size_t i = 0; i < RB_ARRAY_SIZE(opt_table); i++) {
+		const struct opt_def *d = &opt_table[i];
+
+		lo[n++] = (struct option){ .name = d->name, .has_arg = d->has_arg,
+					   .flag = NULL, .val = d->id };
+		if (d->alias)
+			lo[n++] = (struct option){ .name = d->alias,
+						   .has_arg = d->has_arg,
+						   .flag = NULL, .val = d->id };
+		if (d->id < 128 && s + 3 < slen) {
+			shortopts[s++] = (char)d->id;
+			if (d->has_arg)
+				shortopts[s++] = ':';
+		}
+	}
+	lo[n] = (struct option){ 0 };
+	shortopts[s] = '\0';
+}
+
+static void print_help(const char *prog)
+{
+	char tps[256];
+
+	printf("Usage: mpiexec -n N %s [options]\n\n", prog);
+	printf("Measures the collective across all ranks over a range of sizes and prints an\n"
+	       "nccl-tests style table; results go to JSON and CSV with charts.\n\nOptions:\n");
+	for (size_t i = 0; i < RB_ARRAY_SIZE(opt_table); i++) {
+		const struct opt_def *d = &opt_table[i];
+		char left[64];
+
+		snprintf(left, sizeof(left), "%c%c%s--%s%s%s",
+			 d->id < 128 ? '-' : ' ', d->id < 128 ? d->id : ' ',
+			 d->id < 128 ? ", " : "  ", d->name,
+			 d->metavar ? " " : "", d->metavar ? d->metavar : "");
+		printf("  %-28s %s\n", left, d->help);
+		if (d->alias)
+			printf("  %-28s (alias --%s)\n", "", d->alias);
+	}
+	printf("\nTransports built in: %s\n", rb_tp_list(tps, sizeof(tps)));
+	printf("Exit status: 0 ok, 1 data errors or verdict failed, 2 usage or "
+	       "configuration error, 3 runtime failure.\n");
+}
+
+/* Reports one invalid value. Always returns -RB_EINVAL. */
+static int bad(int print, const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!print)
+		return -RB_EINVAL;
+	fprintf(stderr, "%s: invalid ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -RB_EINVAL;
+}
+
+/* Integer in [lo, hi]; *v_p untouched on error. */
+static int parse_int(const char *s, long lo, long hi, long *v_p)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < lo || v > hi)
+		return -RB_EINVAL;
+	*v_p = v;
+	return 0;
+}
+
+static const char *opt_name(int id)
+{
+	for (size_t i = 0; i < RB_ARRAY_SIZE(opt_table); i++)
+		if (opt_table[i].id == id)
+			return opt_table[i].name;
+	return "?";
+}
+
+/* Integer option with a range; writes *out on success. */
+static int set_int(int id, const char *arg, long lo, long hi, int *out,
+		   int print, const char *prog)
+{
+	long v;
+
+	if (parse_int(arg, lo, hi, &v))
+		return bad(print, prog, "--%s '%s': expected an integer in %ld..%ld",
+			   opt_name(id), arg, lo, hi);
+	*out = (int)v;
+	return 0;
+}
+
+static int set_size(int id, const char *arg, uint64_t *out, int print,
+		    const char *prog)
+{
+	if (rb_parse_size(arg, out))
+		return bad(print, prog,
+			   "--%s '%s': expected a size like 8, 64K, 16M or 1G",
+			   opt_name(id), arg);
+	return 0;
+}
+
+static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
+		     const char *prog)
+{
+	int v = 0;
+	int rc = 0;
+
+	switch (id) {
+	case O_MINBYTES:
+		return set_size(id, arg, &o->min_bytes, print, prog);
+	case O_MAXBYTES:
+		return set_size(id, arg, &o->max_bytes, print, prog);
+	case O_STEPBYTES:
+		return set_size(id, arg, &o->step_bytes, print, prog);
+	case O_CHUNK:
+		return set_size(id, arg, &o->chunk_bytes, print, prog);
+	case O_FACTOR:
+		rc = set_int(id, arg, 2, 1 << 20, &v, print, prog);
+		o->step_factor = (uint64_t)v;
+		return rc;
+	case O_ITERS:
+		return set_int(id, arg, 1, 10000000, &o->iters, print, prog);
+	case O_WARMUP:
+		return set_int(id, arg, 0, 10000000, &o->warmup_iters, print, prog);
+	case O_CHECK:
+		return set_int(id, arg, 0, 1, &o->check, print, prog);
+	case O_TIMEOUT:
+		rc = set_int(id, arg, 1, 86400, &v, print, prog);
+		o->timeout_ms = (int64_t)v * 1000;
+		return rc;
+	case O_DTYPE:
+		if (rb_dtype_parse(arg, &o->dtype))
+			return bad(print, prog, "--datatype '%s': expected int32, int64, float, double, half or bfloat16", arg);
+		return 0;
+	case O_OP:
+		if (rb_redop_parse(arg, &o->op))
+			return bad(print, prog, "--op '%s': expected sum, prod, max or min", arg);
+		return 0;
+	case O_PLACEMENT:
+		if (!strcmp(arg, "both"))
+			o->in_place = 1;
+		else if (!strcmp(arg, "out-of-place"))
+			o->in_place = 0;
+		else
+			return bad(print, prog, "--placement '%s': expected both or out-of-place", arg);
+		return 0;
+	case O_EXPECT: {
+		char *end;
+
+		errno = 0;
+		o->expect_gbps = strtod(arg, &end);
+		if (errno || end == arg || *end || !(o->expect_gbps > 0))
+			return bad(print, prog, "--expect-busbw '%s': expected a positive number of GB/s", arg);
+		return 0;
+	}
+	case O_RAILS:
+		if (strcmp(arg, "auto"))
+			return bad(print, prog, "--rails '%s': only 'auto' is supported", arg);
+		o->rails = arg;
+		return 0;
+	case O_TCP_STREAMS:
+		return set_int(id, arg, 1, 64, &o->tp.tcp_streams, print, prog);
+	case O_TCP_PORT:
+		return set_int(id, arg, 1, 65535, &o->tp.tcp_port, print, prog);
+	case O_GID_INDEX:
+		return set_int(id, arg, 0, 4096, &o->tp.gid_index, print, prog);
+	case O_TCLASS:
+		return set_int(id, arg, 0, 255, &o->tp.tclass, print, prog);
+	case O_SL:
+		return set_int(id, arg, 0, 15, &o->tp.sl, print, prog);
+	case O_QPS:
+		return set_int(id, arg, 1, 64, &o->tp.qps_per_peer, print, prog);
+	default:
+		return 1;	/* not a valued option: caller handles it */
+	}
+}
+
+static int parse_flag(struct rb_opts *o, int id, const char *arg)
+{
+	switch (id) {
+	case O_TRANSPORT:
+		o->transport = arg;
+		return 0;
+	case O_ALGO:
+		o->algo = arg;
+		return 0;
+	case O_RESULTS:
+		o->results_dir = arg;
+		return 0;
+	case O_RUN_ID:
+		o->run_id = arg;
+		return 0;
+	case O_NO_RESULTS:
+		o->no_results = 1;
+		return 0;
+	case O_NO_PLOT:
+		o->no_plot = 1;
+		return 0;
+	case O_BIND:
+		o->bind = 1;
+		return 0;
+	case O_TOPO_XML:
+		o->topo_xml = arg;
+		return 0;
+	case O_NET_IF:
+		o->tp.net_if = arg;
+		return 0;
+	case O_IB_DEV:
+		o->tp.ib_dev = arg;
+		return 0;
+	case O_VERBOSE:
+		o->verbose++;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
+		  int print)
+{
+	struct option lo[OPT_MAX];
+	char shortopts[64];
+	char why[256];
+	int c;
+
+	build_longopts(lo, shortopts, sizeof(shortopts));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		int rc;
+
+		if (c == O_HELP) {
+			if (print)
+				print_help(prog);
+			return RB_OPTS_EXIT_OK;
+		}
+		if (c == O_VERSION) {
+			if (print)
+				printf("railbench %s (git %s, build %s)\n",
+				       RB_VERSION, RB_GIT_SHA, RB_BUILD_CONFIG);
+			return RB_OPTS_EXIT_OK;
+		}
+		if (c == '?' || c == ':') {
+			const char *what = argv[optind - 1];
+
+			if (optopt && c == ':')
+				return bad(print, prog, "option '%s': it needs a value", what);
+			if (optopt && optopt < 128)
+				return bad(print, prog, "option '-%c' (see --help)", optopt);
+			return bad(print, prog, "option '%s' (see --help)", what);
+		}
+		rc = parse_one(o, c, optarg, print, prog);
+		if (rc == 1)
+			rc = parse_flag(o, c, optarg);
+		if (rc)
+			return -RB_EINVAL;
+	}
+	if (optind < argc)
+		return bad(print, prog, "argument '%s': this program takes only options (see --help)",
+			   argv[optind]);
+	if (rb_opts_validate(o, why, sizeof(why)))
+		return bad(print, prog, "%s", why);
+	return RB_OPTS_RUN;
+}
+
+int rb_opts_validate(const struct rb_opts *o, char *why, size_t len)
+{
+	if (o->min_bytes == 0) {
+		snprintf(why, len, "--min-bytes '0': sizes must be at least 1 byte");
+		return -RB_EINVAL;
+	}
+	if (o->min_bytes > o->max_bytes) {
+		snprintf(why, len, "sizes: --min-bytes %" PRIu64 " is larger than --max-bytes %" PRIu64,
+			 o->min_bytes, o->max_bytes);
+		return -RB_EINVAL;
+	}
+	if (o->max_bytes > (1ull << 40)) {
+		snprintf(why, len, "--max-bytes %" PRIu64 ": at most 1T", o->max_bytes);
+		return -RB_EINVAL;
+	}
+	if (!rb_tp_find(o->transport)) {
+		char tps[256];
+
+		snprintf(why, len, "--transport '%s': not one of %s", o->transport,
+			 rb_tp_list(tps, sizeof(tps)));
+		return -RB_EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Rank placement for the harness: loads the topology, picks this local
+ * rank's GPU, rail NIC and CPU set, binds if asked, and runs the cross-node
+ * consistency check. The harness sees only strings and the rail names. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/place.h"
+#include "topo/topo.h"
+
+int rb_place_init(const struct rb_opts *o, int local_rank, int local_nranks,
+		  struct rb_place *pl)
+{
+	struct rb_topo *t = NULL;
+	struct rb_topo_place p;
+	int required = o->rails || o->bind || o->topo_xml;
+	void *js = NULL;
+	int rc;
+
+	*pl = (struct rb_place){ .rail = -1 };
+	rc = rb_topo_load(o->topo_xml, &t);
+	if (rc) {
+		if (required)
+			return rc;	/* logged by rb_topo_load */
+		rb_warn("topology not available; ranks are not placed");
+		return 0;
+	}
+	rc = rb_topo_place(t, local_rank, local_nranks, &p);
+	if (rc)
+		goto out;
+	pl->have = 1;
+	pl->rail = p.rail;
+	pl->line_gbps = p.nic_gbps;
+	snprintf(pl->netdev, sizeof(pl->netdev), "%s", p.netdev);
+	snprintf(pl->ibdev, sizeof(pl->ibdev), "%s", p.nic);
+	snprintf(pl->text, sizeof(pl->text),
+		 "gpu %s%.31s rail %d nic %.40s%s%.40s cpus %.60s numa %d%s",
+		 p.gpu >= 0 ? "" : "-", p.gpu >= 0 ? p.gpu_busid : "", p.rail,
+		 p.nic[0] ? p.nic : "", p.nic[0] && p.netdev[0] ? "/" : "",
+		 p.netdev[0] ? p.netdev : (p.nic[0] ? "" : "-"),
+		 p.cpuset[0] ? p.cpuset : "-", p.numa,
+		 o->bind ? " (bound)" : "");
+	if (o->bind) {
+		rc = rb_topo_bind(t, &p);
+		if (rc) {
+			rb_err("--bind: cannot bind local rank %d to CPUs %s",
+			       local_rank, p.cpuset);
+			goto out;
+		}
+	}
+	if (!rb_topo_place_json(&p, &js)) {
+		char *s = json_dumps(js, JSON_COMPACT);
+
+		if (s)
+			snprintf(pl->json, sizeof(pl->json), "%s", s);
+		free(s);
+		json_decref(js);
+	}
+	rb_topo_summary(t, pl->summary, sizeof(pl->summary));
+out:
+	rb_topo_free(t);
+	return rc;
+}
+
+int rb_place_cross_check(const char *summaries, size_t stride,
+			 const char *hosts, size_t host_stride, int nnodes,
+			 char **findings_p)
+{
+	const char **sv = calloc((size_t)nnodes, sizeof(*sv));
+	const char **hv = calloc((size_t)nnodes, sizeof(*hv));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n = 0;
+
+	*findings_p = NULL;
+	if (!sv || !hv) {
+		free(sv);
+		free(hv);
+		return -RB_ENOMEM;
+	}
+	for (int i = 0; i < nnodes; i++) {
+		sv[i] = summaries + (size_t)i * stride;
+		hv[i] = hosts + (size_t)i * host_stride;
+	}
+	f = open_memstream(&buf, &len);
+	if (f) {
+		n = rb_topo_cross_check(sv, hv, nnodes, f);
+		fclose(f);
+	}
+	free(sv);
+	free(hv);
+	if (n > 0)
+		*findings_p = buf;
+	else
+		free(buf);
+	return n < 0 ? n : 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Rank placement from the topology (internal to bench/). */
+#ifndef RB_BENCH_PLACE_H
+#define RB_BENCH_PLACE_H
+
+#include "bench/bench.h"
+
+struct rb_place {
+	int have;		/* 0: no topology */
+	int rail;
+	double line_gbps;
+	char netdev[64];	/* rail IP interface, "" if none */
+	char ibdev[64];		/* rail verbs device, "" if none */
+	char text[256];		/* human line for the preamble */
+	char json[1024];	/* placement object (docs/topo.md) */
+	char summary[512];	/* node summary for the cross-node check */
+};
+
+/* Loads the topology and places local_rank; binds with --bind. Failure is
+ * fatal only when --rails, --bind or --topo-xml asked for the topology.
+ * \return 0 or -RB_E* (logged). */
+int rb_place_init(const struct rb_opts *o, int local_rank, int local_nranks,
+		  struct rb_place *pl);
+
+/* Cross-node check over one summary per node; *findings_p is NULL or '#'
+ * lines to print (caller frees). \return 0 or -RB_E*. */
+int rb_place_cross_check(const char *summaries, size_t stride,
+			 const char *hosts, size_t host_stride, int nnodes,
+			 char **findings_p);
+
+#endif

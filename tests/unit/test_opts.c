@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests: size parsing, option parsing and validation, statistics and
+ * bandwidth arithmetic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bench/bench.h"
+
+static void test_parse_size(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(rb_parse_size("8", &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(rb_parse_size("64K", &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(rb_parse_size("16M", &v), 0);
+	assert_int_equal(v, 16u << 20);
+	assert_int_equal(rb_parse_size("1G", &v), 0);
+	assert_int_equal(v, 1u << 30);
+	assert_int_equal(rb_parse_size("2KiB", &v), 0);
+	assert_int_equal(v, 2048);
+	assert_int_equal(rb_parse_size("4mb", &v), 0);
+	assert_int_equal(v, 4u << 20);
+	v = 77;
+	assert_int_equal(rb_parse_size("12Q", &v), -RB_EINVAL);
+	assert_int_equal(rb_parse_size("-5", &v), -RB_EINVAL);
+	assert_int_equal(rb_parse_size("", &v), -RB_EINVAL);
+	assert_int_equal(rb_parse_size("K", &v), -RB_EINVAL);
+	assert_int_equal(rb_parse_size("1.5M", &v), -RB_EINVAL);
+	assert_int_equal(rb_parse_size("99999999999999999999", &v), -RB_EINVAL);
+	assert_int_equal(rb_parse_size("20000000000000T", &v), -RB_EINVAL);
+	assert_int_equal(v, 77);	/* untouched on error */
+}
+
+static void test_format_size(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(rb_format_size(8, buf), "8");
+	assert_string_equal(rb_format_size(1024, buf), "1K");
+	assert_string_equal(rb_format_size(3u << 20, buf), "3M");
+	assert_string_equal(rb_format_size(1536, buf), "1536");
+}
+
+/* Parses a NULL-terminated argument list; returns rb_opts_parse's result. */
+static int parse(struct rb_opts *o, ...)
+{
+	char *argv[32] = { "bench" };
+	int argc = 1;
+	va_list ap;
+	char *a;
+
+	va_start(ap, o);
+	while ((a = va_arg(ap, char *)) && argc < 31)
+		argv[argc++] = a;
+	va_end(ap);
+	rb_opts_defaults(o);
+	return rb_opts_parse(o, argc, argv, "bench", 0);
+}
+
+static void test_opts_defaults_and_values(void **state)
+{
+	struct rb_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, NULL), RB_OPTS_RUN);
+	assert_int_equal(o.min_bytes, 8);
+	assert_int_equal(o.max_bytes, 64u << 20);
+	assert_int_equal(o.iters, 20);
+	assert_int_equal(o.check, 1);
+	assert_string_equal(o.transport, "shm");
+	assert_int_equal(parse(&o, "-b", "1K", "-e", "4M", "-f", "4", "-n", "7",
+			       "-w", "0", "-c", "0", "-d", "bf16", "-o", "max",
+			       "-T", "9", "--transport", "mpi", "--algo", "ring",
+			       NULL), RB_OPTS_RUN);
+	assert_int_equal(o.min_bytes, 1024);
+	assert_int_equal(o.max_bytes, 4u << 20);
+	assert_int_equal(o.step_factor, 4);
+	assert_int_equal(o.iters, 7);
+	assert_int_equal(o.warmup_iters, 0);
+	assert_int_equal(o.check, 0);
+	assert_int_equal(o.dtype, RB_BF16);
+	assert_int_equal(o.op, RB_OP_MAX);
+	assert_int_equal(o.timeout_ms, 9000);
+	assert_string_equal(o.transport, "mpi");
+	assert_string_equal(o.algo, "ring");
+	/* nccl-tests spellings are aliases. */
+	assert_int_equal(parse(&o, "--minbytes", "16", "--maxbytes", "32",
+			       "--warmup_iters", "3", "--stepfactor", "8", NULL),
+			 RB_OPTS_RUN);
+	assert_int_equal(o.min_bytes, 16);
+	assert_int_equal(o.max_bytes, 32);
+	assert_int_equal(o.warmup_iters, 3);
+	assert_int_equal(o.step_factor, 8);
+	assert_int_equal(parse(&o, "--net-if", "rail0,rail1", "--tcp-streams",
+			       "4", "--gid-index", "3", NULL), RB_OPTS_RUN);
+	assert_string_equal(o.tp.net_if, "rail0,rail1");
+	assert_int_equal(o.tp.tcp_streams, 4);
+	assert_int_equal(o.tp.gid_index, 3);
+	assert_int_equal(parse(&o, "--help", NULL), RB_OPTS_EXIT_OK);
+}
+
+static void test_opts_bad_input(void **state)
+{
+	struct rb_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, "-b", "12Q", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-e", "abc", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-b", "1M", "-e", "1K", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-b", "0", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-n", "0", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-n", "-3", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-w", "-1", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-f", "1", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-f", "1.5", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-c", "2", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-d", "float128", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-o", "avg", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-T", "0", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--transport", "carrier-pigeon", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--rails", "manual", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--placement", "sideways", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--expect-busbw", "-1", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--no-such-option", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-n", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "stray", NULL), -RB_EINVAL);
+}
+
+static void test_stats(void **state)
+{
+	double v[] = { 5, 1, 4, 2, 3 };
+	double w[200];
+	struct rb_stats s;
+
+	(void)state;
+	rb_stats_compute(v, 5, &s);
+	assert_true(s.avg == 3.0);
+	assert_true(s.min == 1.0);
+	assert_true(s.max == 5.0);
+	assert_true(s.p50 == 3.0);
+	assert_true(s.p99 == 5.0);
+	for (int i = 0; i < 200; i++)
+		w[i] = 200 - i;	/* 1..200 reversed */
+	rb_stats_compute(w, 200, &s);
+	assert_true(s.p50 == 100.0);	/* nearest rank: ceil(0.5*200) = 100 */
+	assert_true(s.p99 == 198.0);	/* ceil(0.99*200) = 198 */
+	assert_true(s.avg == 100.5);
+	w[0] = 7;
+	rb_stats_compute(w, 1, &s);
+	assert_true(s.p99 == 7 && s.p50 == 7 && s.min == 7 && s.max == 7);
+}
+
+static void test_bandwidth(void **state)
+{
+	(void)state;
+	/* 1 GB in 1 s = 1 GB/s; 64 MiB in 10 ms = 6.7108864 GB/s */
+	assert_true(rb_algbw_gbps(1000000000ull, 1e6) == 1.0);
+	assert_true(rb_algbw_gbps(64ull << 20, 10000.0) > 6.7108863 &&
+		    rb_algbw_gbps(64ull << 20, 10000.0) < 6.7108865);
+	assert_true(rb_algbw_gbps(8, 0) == 0);
+}
+
+static void test_dtype_names(void **state)
+{
+	enum rb_dtype t;
+	enum rb_redop op;
+
+	(void)state;
+	for (int i = 0; i < RB_NDTYPES; i++) {
+		assert_int_equal(rb_dtype_parse(rb_dtype_name((enum rb_dtype)i), &t), 0);
+		assert_int_equal(t, i);
+	}
+	assert_int_equal(rb_dtype_size(RB_HALF), 2);
+	assert_int_equal(rb_dtype_size(RB_INT64), 8);
+	assert_int_equal(rb_dtype_parse("fp16", &t), 0);
+	assert_int_equal(t, RB_HALF);
+	assert_int_equal(rb_redop_parse("prod", &op), 0);
+	assert_int_equal(op, RB_OP_PROD);
+	assert_int_equal(rb_redop_parse("xor", &op), -RB_EINVAL);
+	assert_int_equal(rb_exit_code(-RB_EINVAL), RB_EXIT_USAGE);
+	assert_int_equal(rb_exit_code(-RB_EPEER), RB_EXIT_RUNTIME);
+	assert_int_equal(rb_exit_code(-RB_ETIMEDOUT), RB_EXIT_RUNTIME);
+	assert_int_equal(rb_exit_code(-RB_EDATA), RB_EXIT_VERDICT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_format_size),
+		cmocka_unit_test(test_opts_defaults_and_values),
+		cmocka_unit_test(test_opts_bad_input),
+		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_bandwidth),
+		cmocka_unit_test(test_dtype_names),
+	};
+
+	return cmocka_run_group_tests_name("opts", tests, NULL, NULL);
+}
