@@ -137,7 +137,7 @@ $(BUILD)/tests/progs/%: $(OBJ)/tests/progs/%.o $(LIB)
 # The main job: deps, build, the default battery on this machine.
 run: deps
 	$(MAKE) all
-	scripts/run-default.sh
+	BUILD=$(BUILD) scripts/run-default.sh
 
 # The whole suite (installs what it needs first); prints
 # "N passed, N failed, N skipped" last.

@@ -71,6 +71,18 @@ static void map_usage(FILE *out)
 	fprintf(out, "\nExit status: 0 ok, 2 bad option or unreadable XML, 3 runtime failure.\n");
 }
 
+/* Is c the short name of one of our options? getopt sets optopt to it
+ * when a value is given to an option that takes none. */
+static int map_known(int c)
+{
+	size_t i;
+
+	for (i = 0; i < MAP_NOPTS; i++)
+		if (map_opt_defs[i].id == c)
+			return 1;
+	return 0;
+}
+
 /* \return 0, 1 when --help was printed, or -RB_EINVAL (one line said). */
 static int map_parse(int argc, char **argv, struct map_args *a)
 {
@@ -111,8 +123,12 @@ static int map_parse(int argc, char **argv, struct map_args *a)
 				argv[optind - 1]);
 			return -RB_EINVAL;
 		default:
-			fprintf(stderr, "topo_map: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
+			if (map_known(optopt))
+				fprintf(stderr, "topo_map: option '%s' takes no value (see --help)\n",
+					argv[optind - 1]);
+			else
+				fprintf(stderr, "topo_map: unknown option '%s' (see --help)\n",
+					argv[optind - 1]);
 			return -RB_EINVAL;
 		}
 	}
@@ -173,14 +189,14 @@ static int map_gather(const struct rb_topo *t, int rank, int nranks,
 {
 	struct map_node_rec mine;
 	struct map_node_rec *recs = NULL;
-	int rc;
 
 	memset(&mine, 0, sizeof(mine));
 	if (gethostname(mine.host, sizeof(mine.host) - 1))
 		snprintf(mine.host, sizeof(mine.host), "rank%d", rank);
-	rc = rb_topo_summary(t, mine.summary, sizeof(mine.summary));
-	if (rc)
-		return rc;
+	/* A summary that does not fit still takes part in the gather (no
+	 * rank may skip a collective); rank 0 then reports it as invalid. */
+	if (rb_topo_summary(t, mine.summary, sizeof(mine.summary)))
+		snprintf(mine.summary, sizeof(mine.summary), "unavailable");
 	if (rank == 0) {
 		recs = calloc((size_t)nranks, sizeof(*recs));
 		if (!recs)

@@ -62,6 +62,13 @@ size_t rb_coll_count_wrong(const void *got, const void *want, size_t n,
 void rb_reduce(void *dst, const void *src, size_t n, enum rb_dtype dtype,
 	       enum rb_redop op);
 
+/* IEEE binary16 and bfloat16 <-> float (reduce.c). Narrowing rounds to
+ * nearest, ties to even; overflow gives inf, NaN stays NaN (quiet). */
+float rb_half_to_float(uint16_t h);
+uint16_t rb_float_to_half(float f);
+float rb_bf16_to_float(uint16_t h);
+uint16_t rb_float_to_bf16(float f);
+
 /* ---- schedules (sched.c) ----------------------------------------------- */
 
 /* Buffers a schedule refers to. SEND is the user's input; when in_place it

@@ -31,14 +31,15 @@ tap_check() {
 # Call last: exit status 1 if any case failed.
 tap_done() { [ "$_tap_fail" -eq 0 ]; exit $?; }
 
-# A fresh temporary directory, removed at exit.
-rb_tmpdir() {
-	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/rbtest.XXXXXX")
-	# shellcheck disable=SC2064
-	trap "rm -rf '$d'" EXIT
-	echo "$d"
-}
+# One temporary directory per test program, removed at exit. rb_tmpdir
+# prints it (safe inside $(...)). Use rb_on_exit to add cleanup commands
+# instead of replacing the EXIT trap.
+RB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rbtest.XXXXXX")
+_rb_exit_cmds="rm -rf '$RB_TMP'"
+trap 'eval "$_rb_exit_cmds"' EXIT
+rb_tmpdir() { echo "$RB_TMP"; }
+# rb_on_exit CMD: run CMD (a string) at exit, before the earlier ones.
+rb_on_exit() { _rb_exit_cmds="$1; $_rb_exit_cmds"; }
 
 # mpiexec with settings that work on a 2-core machine as root.
 rb_mpiexec() {

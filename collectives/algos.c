@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The algorithm table: lookup by collective and name, the "auto" choice
+ * (docs/algorithms.md "Automatic choice") and schedule building. */
+#include <stdio.h>
+#include <string.h>
+
+#include "collectives/coll.h"
+
+extern const struct rb_coll_algo rb_algo_ring_allreduce;
+extern const struct rb_coll_algo rb_algo_rd_allreduce;
+extern const struct rb_coll_algo rb_algo_rh_allreduce;
+extern const struct rb_coll_algo rb_algo_ring_allgather;
+extern const struct rb_coll_algo rb_algo_pairwise_alltoall;
+
+static const struct rb_coll_algo *const algo_table[] = {
+	&rb_algo_ring_allreduce,
+	&rb_algo_rd_allreduce,
+	&rb_algo_rh_allreduce,
+	&rb_algo_ring_allgather,
+	&rb_algo_pairwise_alltoall,
+};
+
+/* All-reduce messages up to this many bytes use recursive doubling: its
+ * log2(n) rounds beat the ring's 2(n-1) rounds while latency dominates. */
+#define ALGO_RD_MAX_BYTES (64u * 1024u)
+
+static const struct rb_coll_algo *algo_by_name(enum rb_coll_kind kind,
+					       const char *name)
+{
+	for (size_t i = 0; i < RB_ARRAY_SIZE(algo_table); i++) {
+		if (algo_table[i]->kind == kind &&
+		    !strcmp(algo_table[i]->name, name))
+			return algo_table[i];
+	}
+	return NULL;
+}
+
+static const struct rb_coll_algo *algo_auto(enum rb_coll_kind kind,
+					    const struct rb_coll_args *a)
+{
+	switch (kind) {
+	case RB_COLL_ALLREDUCE:
+		if (a && a->count * rb_dtype_size(a->dtype) <= ALGO_RD_MAX_BYTES)
+			return &rb_algo_rd_allreduce;
+		return &rb_algo_ring_allreduce;
+	case RB_COLL_ALLGATHER:
+		return &rb_algo_ring_allgather;
+	case RB_COLL_ALLTOALL:
+		return &rb_algo_pairwise_alltoall;
+	default:
+		return NULL;
+	}
+}
+
+const struct rb_coll_algo *rb_coll_algo_find(enum rb_coll_kind kind,
+					     const char *name,
+					     const struct rb_coll_args *a)
+{
+	if (!name || !*name || !strcmp(name, "auto"))
+		return algo_auto(kind, a);
+	return algo_by_name(kind, name);
+}
+
+const char *rb_coll_algo_list(enum rb_coll_kind kind, char *buf, size_t len)
+{
+	size_t used;
+	int n;
+
+	if (!len)
+		return buf;
+	n = snprintf(buf, len, "auto");
+	used = n > 0 ? (size_t)n : 0;
+	for (size_t i = 0; i < RB_ARRAY_SIZE(algo_table) && used < len; i++) {
+		if (algo_table[i]->kind != kind)
+			continue;
+		n = snprintf(buf + used, len - used, ", %s",
+			     algo_table[i]->name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+static int algo_args_check(const struct rb_coll_args *a)
+{
+	if ((unsigned)a->kind >= RB_NCOLLS || a->nranks < 1 || a->rank < 0 ||
+	    a->rank >= a->nranks || (unsigned)a->dtype >= RB_NDTYPES ||
+	    (unsigned)a->op >= RB_NREDOPS) {
+		rb_err("invalid collective arguments: kind %d, rank %d of %d, dtype %d, op %d",
+		       (int)a->kind, a->rank, a->nranks, (int)a->dtype,
+		       (int)a->op);
+		return -RB_EINVAL;
+	}
+	return 0;
+}
+
+int rb_coll_sched_build(const char *algo, const struct rb_coll_args *a,
+			struct rb_sched *s)
+{
+	const struct rb_coll_algo *al;
+	char names[128];
+	int rc;
+
+	rc = algo_args_check(a);
+	if (rc)
+		return rc;
+	al = rb_coll_algo_find(a->kind, algo, a);
+	if (!al) {
+		rb_err("unknown %s algorithm '%s' (valid: %s)",
+		       rb_coll_kind_name(a->kind), algo ? algo : "",
+		       rb_coll_algo_list(a->kind, names, sizeof(names)));
+		return -RB_EINVAL;
+	}
+	if (!al->supports(a)) {
+		rb_err("%s algorithm '%s' cannot run count %zu on %d ranks (valid: %s)",
+		       rb_coll_kind_name(a->kind), al->name, a->count,
+		       a->nranks,
+		       rb_coll_algo_list(a->kind, names, sizeof(names)));
+		return -RB_EINVAL;
+	}
+	rb_sched_reset(s);
+	return al->build(a, s);
+}

@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Every algorithm's schedule, run for 1..17 ranks over the in-process
+ * loopback transport, checked element by element against the expected
+ * data and against a naive fold of all ranks' inputs; plus executor
+ * behaviour (timeouts, failed requests, deadlock, reuse) and traffic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collectives/coll.h"
+#include "tests/unit/loop_tp.h"
+
+#define MAX_RANKS 17
+
+/* One execution: which algorithm, collective and data. */
+struct tcase {
+	const char *algo;
+	enum rb_coll_kind kind;
+	int nranks;
+	size_t count;
+	enum rb_dtype dtype;
+	enum rb_redop op;
+	int in_place;
+	size_t chunk_bytes;
+	uint64_t seed;
+};
+
+struct rank_state {
+	void *send;	/* NULL in place */
+	void *recv;
+	void *input;	/* pristine copy of this rank's input */
+	void *want;
+	struct rb_tp_mr *smr;
+	struct rb_tp_mr *rmr;
+	struct rb_sched sched;
+	struct rb_exec *ex;
+	struct rb_coll_sizes sz;
+};
+
+struct world {
+	int n;
+	struct rb_tp *tps[MAX_RANKS];
+	struct rank_state rs[MAX_RANKS];
+	struct rb_exec *ex[MAX_RANKS];
+};
+
+static double elem_get(const void *buf, size_t i, enum rb_dtype t)
+{
+	switch (t) {
+	case RB_INT32:
+		return ((const int32_t *)buf)[i];
+	case RB_INT64:
+		return (double)((const int64_t *)buf)[i];
+	case RB_FLOAT:
+		return ((const float *)buf)[i];
+	case RB_DOUBLE:
+		return ((const double *)buf)[i];
+	case RB_HALF:
+		return rb_half_to_float(((const uint16_t *)buf)[i]);
+	case RB_BF16:
+		return rb_bf16_to_float(((const uint16_t *)buf)[i]);
+	default:
+		return 0;
+	}
+}
+
+static double scalar_op(double a, double b, enum rb_redop op)
+{
+	switch (op) {
+	case RB_OP_SUM:
+		return a + b;
+	case RB_OP_PROD:
+		return a * b;
+	case RB_OP_MAX:
+		return a > b ? a : b;
+	default:
+		return a < b ? a : b;
+	}
+}
+
+static void world_free(struct world *w)
+{
+	for (int r = 0; r < w->n; r++) {
+		struct rank_state *rs = &w->rs[r];
+
+		rb_exec_destroy(rs->ex);
+		if (w->tps[r]) {
+			rb_tp_mem_dereg(w->tps[r], rs->smr);
+			rb_tp_mem_dereg(w->tps[r], rs->rmr);
+		}
+		rb_sched_free(&rs->sched);
+		free(rs->send);
+		free(rs->recv);
+		free(rs->input);
+		free(rs->want);
+	}
+	rb_loop_world_destroy(w->tps, w->n);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Buffers, input data and registration for rank r. */
+static int rank_setup(struct world *w, const struct tcase *c, int r)
+{
+	struct rank_state *rs = &w->rs[r];
+	size_t esz = rb_dtype_size(c->dtype);
+	size_t in_bytes;
+
+	rb_coll_desc_get(c->kind)->sizes(c->count, r, c->nranks, &rs->sz);
+	in_bytes = rs->sz.send_count * esz;
+	rs->recv = calloc(rs->sz.recv_count + 1, esz);
+	rs->want = calloc(rs->sz.recv_count + 1, esz);
+	rs->input = calloc(rs->sz.send_count + 1, esz);
+	if (!c->in_place)
+		rs->send = calloc(rs->sz.send_count + 1, esz);
+	if (!rs->recv || !rs->want || !rs->input || (!c->in_place && !rs->send))
+		return -RB_ENOMEM;
+	rb_coll_fill_input(c->kind, rs->input, c->count, c->dtype, c->op, r,
+			   c->nranks, c->seed);
+	if (c->in_place)
+		memcpy((char *)rs->recv + rs->sz.inplace_off * esz, rs->input,
+		       in_bytes);
+	else
+		memcpy(rs->send, rs->input, in_bytes);
+	if (rb_tp_mem_reg(w->tps[r], rs->recv, rs->sz.recv_count * esz,
+			  RB_MEM_HOST, &rs->rmr))
+		return -RB_ENOMEM;
+	if (!c->in_place && rb_tp_mem_reg(w->tps[r], rs->send, in_bytes,
+					  RB_MEM_HOST, &rs->smr))
+		return -RB_ENOMEM;
+	return 0;
+}
+
+static int rank_exec(struct world *w, const struct tcase *c, int r)
+{
+	struct rank_state *rs = &w->rs[r];
+	struct rb_coll_args a = {
+		.kind = c->kind,
+		.rank = r,
+		.nranks = c->nranks,
+		.count = c->count,
+		.dtype = c->dtype,
+		.op = c->op,
+		.in_place = c->in_place,
+		.chunk_bytes = c->chunk_bytes,
+	};
+	struct rb_exec_args ea = {
+		.tp = w->tps[r],
+		.sched = &rs->sched,
+		.send_mr = rs->smr,
+		.recv_mr = rs->rmr,
+		.inplace_off_bytes = rs->sz.inplace_off * rb_dtype_size(c->dtype),
+		.dtype = c->dtype,
+		.op = c->op,
+	};
+	int rc = rb_coll_sched_build(c->algo, &a, &rs->sched);
+
+	if (rc)
+		return rc;
+	rc = rb_exec_create(&ea, &rs->ex);
+	w->ex[r] = rs->ex;
+	return rc;
+}
+
+static int world_setup(struct world *w, const struct tcase *c)
+{
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	rc = rb_loop_world_create(c->nranks, w->tps);
+	if (rc)
+		return rc;
+	w->n = c->nranks;
+	for (int r = 0; r < c->nranks; r++) {
+		rc = rank_setup(w, c, r);
+		if (!rc)
+			rc = rank_exec(w, c, r);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Naive reference of element i of rank r's output, from all inputs. */
+static double naive_ref(const struct world *w, const struct tcase *c, int r,
+			size_t i)
+{
+	size_t per = c->count / (size_t)c->nranks;
+	double acc;
+
+	switch (c->kind) {
+	case RB_COLL_ALLREDUCE:
+		acc = elem_get(w->rs[0].input, i, c->dtype);
+		for (int s = 1; s < c->nranks; s++)
+			acc = scalar_op(acc, elem_get(w->rs[s].input, i,
+						      c->dtype), c->op);
+		return acc;
+	case RB_COLL_ALLGATHER:
+		return elem_get(w->rs[i / per].input, i % per, c->dtype);
+	default:
+		return elem_get(w->rs[i / per].input,
+				(size_t)r * per + i % per, c->dtype);
+	}
+}
+
+/* \return wrong elements over all ranks (both checks), written to msg. */
+static size_t world_check(struct world *w, const struct tcase *c,
+			  char *msg, size_t len)
+{
+	size_t esz = rb_dtype_size(c->dtype);
+	size_t bad = 0;
+
+	for (int r = 0; r < c->nranks; r++) {
+		struct rank_state *rs = &w->rs[r];
+		size_t n = rs->sz.recv_count;
+		size_t wrong;
+		size_t naive = 0;
+
+		rb_coll_fill_expected(c->kind, rs->want, c->count, c->dtype,
+				      c->op, r, c->nranks, c->seed);
+		wrong = rb_coll_count_wrong(rs->recv, rs->want, n, c->dtype);
+		for (size_t i = 0; i < n; i++)
+			naive += elem_get(rs->recv, i, c->dtype) !=
+				 naive_ref(w, c, r, i);
+		if (rs->send && memcmp(rs->send, rs->input,
+				       rs->sz.send_count * esz)) {
+			snprintf(msg, len, "rank %d: send buffer modified", r);
+			return bad + 1;
+		}
+		if ((wrong || naive) && !bad)
+			snprintf(msg, len,
+				 "rank %d: %zu of %zu wrong vs expected, %zu vs naive fold",
+				 r, wrong, n, naive);
+		bad += wrong + naive;
+	}
+	return bad;
+}
+
+/* Runs one case. \return 0 when every rank got the right data. */
+static int run_case(const struct tcase *c)
+{
+	struct world w;
+	char why[256] = "";
+	char msg[256] = "";
+	int rc = world_setup(&w, c);
+
+	if (!rc)
+		rc = rb_loop_exec_all(w.tps, w.ex, w.n, why, sizeof(why));
+	if (!rc && world_check(&w, c, msg, sizeof(msg)))
+		rc = -RB_EDATA;
+	if (rc)
+		print_error("%s %s n=%d count=%zu %s %s %s chunk=%zu: %s %s %s\n",
+			    rb_coll_kind_name(c->kind), c->algo, c->nranks,
+			    c->count, rb_dtype_name(c->dtype),
+			    rb_redop_name(c->op),
+			    c->in_place ? "in-place" : "out-of-place",
+			    c->chunk_bytes, rb_strerror(rc), why, msg);
+	world_free(&w);
+	return rc;
+}
+
+/* ---- the sweep ---------------------------------------------------------- */
+
+struct sweep {
+	const char *algo;
+	enum rb_coll_kind kind;
+	int nranks;
+	char name[64];
+};
+
+/* Counts per rank count n: tiny (below n for all-reduce), uneven, and one
+ * that takes several pipeline chunks of chunk_bytes. */
+static size_t sweep_counts(const struct sweep *sw, size_t *counts,
+			   size_t *chunks)
+{
+	size_t n = (size_t)sw->nranks;
+
+	if (sw->kind == RB_COLL_ALLREDUCE) {
+		counts[0] = 1;
+		counts[1] = n > 2 ? n - 1 : 2;
+		counts[2] = 7 * n + 3;		/* uneven segments */
+		counts[3] = 611;		/* many chunks of 40 bytes */
+		chunks[0] = chunks[1] = chunks[2] = 0;
+		chunks[3] = 40;
+		return 4;
+	}
+	counts[0] = n;
+	counts[1] = 5 * n;
+	counts[2] = 61 * n;			/* several 24-byte chunks */
+	chunks[0] = chunks[1] = 0;
+	chunks[2] = 24;
+	return 3;
+}
+
+/* Every dtype x op x placement x count for one algorithm and rank count. */
+static void test_sweep(void **state)
+{
+	const struct sweep *sw = *state;
+	int nops = sw->kind == RB_COLL_ALLREDUCE ? RB_NREDOPS : 1;
+	size_t counts[4];
+	size_t chunks[4];
+	int ncounts = (int)sweep_counts(sw, counts, chunks);
+	int runs = RB_NDTYPES * nops * 2 * ncounts;
+	int failed = 0;
+
+	for (int i = 0; i < runs; i++) {
+		int k = i % ncounts;
+		struct tcase c = {
+			.algo = sw->algo,
+			.kind = sw->kind,
+			.nranks = sw->nranks,
+			.count = counts[k],
+			.dtype = (enum rb_dtype)(i / (nops * 2 * ncounts)),
+			.op = (enum rb_redop)(i / (2 * ncounts) % nops),
+			.in_place = i / ncounts % 2,
+			.chunk_bytes = chunks[k],
+			.seed = 1000u + (uint64_t)i,
+		};
+
+		failed += run_case(&c) != 0;
+	}
+	if (failed)
+		fail_msg("%d of %d runs failed", failed, runs);
+}
+
+/* ---- traffic: bytes each rank sends match docs/algorithms.md ------------ */
+
+static uint64_t traffic_run(const struct tcase *c, uint64_t *sent,
+			    uint64_t *msgs)
+{
+	struct world w;
+	char why[256] = "";
+	char msg[256] = "";
+	uint64_t total = 0;
+	int rc = world_setup(&w, c);
+
+	if (!rc)
+		rc = rb_loop_exec_all(w.tps, w.ex, w.n, why, sizeof(why));
+	if (!rc && world_check(&w, c, msg, sizeof(msg)))
+		rc = -RB_EDATA;
+	if (rc)
+		fail_msg("%s n=%d: %s %s %s", c->algo, c->nranks,
+			 rb_strerror(rc), why, msg);
+	for (int r = 0; r < c->nranks; r++) {
+		sent[r] = rb_loop_bytes_sent(w.tps[r]);
+		msgs[r] = rb_loop_msgs_sent(w.tps[r]);
+		total += sent[r];
+	}
+	world_free(&w);
+	return total;
+}
+
+static void test_traffic(void **state)
+{
+	uint64_t sent[MAX_RANKS];
+	uint64_t msgs[MAX_RANKS];
+
+	(void)state;
+	for (int n = 2; n <= MAX_RANKS; n++) {
+		struct tcase c = {
+			.kind = RB_COLL_ALLREDUCE, .nranks = n,
+			.count = 96 * (size_t)n, .dtype = RB_FLOAT,
+			.op = RB_OP_SUM, .seed = 7,
+		};
+		uint64_t bytes = c.count * 4;
+		int p = 1;
+		int lg = 0;
+
+		while (p * 2 <= n) {
+			p *= 2;
+			lg++;
+		}
+		/* ring: 2(n-1)/n of the buffer from every rank; with a chunk
+		 * of a quarter segment, 4 messages per step. */
+		c.algo = "ring";
+		c.chunk_bytes = bytes / (size_t)n / 4;
+		traffic_run(&c, sent, msgs);
+		for (int r = 0; r < n; r++) {
+			assert_int_equal(sent[r], 2 * (uint64_t)(n - 1) * bytes / (uint64_t)n);
+			assert_int_equal(msgs[r], 2 * (uint64_t)(n - 1) * 4);
+		}
+		/* rd: the whole buffer log2(p) times, plus the fold. */
+		c.algo = "rd";
+		c.chunk_bytes = 0;
+		assert_int_equal(traffic_run(&c, sent, msgs),
+				 ((uint64_t)p * (uint64_t)lg + 2 * (uint64_t)(n - p)) * bytes);
+		/* rh: 2(p-1)/p of the buffer per survivor, plus the fold. */
+		c.algo = "rh";
+		c.count = 96 * (size_t)p;
+		bytes = c.count * 4;
+		assert_int_equal(traffic_run(&c, sent, msgs),
+				 (2 * (uint64_t)(p - 1) + 2 * (uint64_t)(n - p)) * bytes);
+		/* all-gather ring and all-to-all pairwise: (n-1) blocks. */
+		c.kind = RB_COLL_ALLGATHER;
+		c.algo = "ring";
+		c.count = 40 * (size_t)n;
+		traffic_run(&c, sent, msgs);
+		for (int r = 0; r < n; r++)
+			assert_int_equal(sent[r], (uint64_t)(n - 1) * 40 * 4);
+		c.kind = RB_COLL_ALLTOALL;
+		c.algo = "pairwise";
+		traffic_run(&c, sent, msgs);
+		for (int r = 0; r < n; r++)
+			assert_int_equal(sent[r], (uint64_t)(n - 1) * 40 * 4);
+	}
+}
+
+/* ---- executor behaviour -------------------------------------------------- */
+
+/* A bare executor over a hand-written schedule for rank r of tps. */
+struct bare {
+	struct rb_sched sched;
+	void *buf;
+	struct rb_tp_mr *mr;
+	struct rb_exec *ex;
+	struct rb_tp *tp;
+};
+
+static int bare_create(struct bare *b, struct rb_tp *tp, size_t len,
+		       const char *const *hosts)
+{
+	struct rb_exec_args ea = {
+		.tp = tp,
+		.sched = &b->sched,
+		.dtype = RB_INT32,
+		.op = RB_OP_SUM,
+		.hosts = hosts,
+	};
+
+	b->tp = tp;
+	b->buf = calloc(1, len);
+	assert_non_null(b->buf);
+	assert_int_equal(rb_tp_mem_reg(tp, b->buf, len, RB_MEM_HOST, &b->mr), 0);
+	ea.recv_mr = b->mr;
+	return rb_exec_create(&ea, &b->ex);
+}
+
+static void bare_free(struct bare *b)
+{
+	rb_exec_destroy(b->ex);
+	rb_tp_mem_dereg(b->tp, b->mr);
+	free(b->buf);
+	rb_sched_free(&b->sched);
+	memset(b, 0, sizeof(*b));
+}
+
+static void test_exec_timeout(void **state)
+{
+	static const char *const hosts[] = { "h0", "h1" };
+	struct rb_tp *tps[2];
+	struct bare b = { 0 };
+	char log[1024] = "";
+	FILE *cap = tmpfile();
+	int saved = dup(2);
+	uint64_t t0;
+	uint64_t dt;
+	int rc;
+
+	(void)state;
+	assert_non_null(cap);
+	assert_int_equal(rb_loop_world_create(2, tps), 0);
+	rb_sched_recv(&b.sched, 1, RB_BUF_RECV, 0, 8);
+	rb_sched_wait(&b.sched, -1);
+	assert_int_equal(bare_create(&b, tps[0], 8, hosts), 0);
+	fflush(stderr);
+	dup2(fileno(cap), 2);
+	t0 = rb_time_ns();
+	rc = rb_exec_run(b.ex, 50);
+	dt = rb_time_ns() - t0;
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(cap);
+	log[fread(log, 1, sizeof(log) - 1, cap)] = '\0';
+	fclose(cap);
+	assert_int_equal(rc, -RB_ETIMEDOUT);
+	assert_true(dt >= 50 * 1000000ull);
+	assert_true(dt < 5000 * 1000000ull);
+	assert_non_null(strstr(log, "timed out after 50 ms waiting for recv from rank 1 (host h1, loop 0->1)"));
+	assert_int_equal(strchr(log, '\n') - log + 1, (long)strlen(log));
+	bare_free(&b);
+	rb_loop_world_destroy(tps, 2);
+}
+
+/* Mismatched lengths fail both requests; the executors report it. */
+static void test_exec_req_error(void **state)
+{
+	struct rb_tp *tps[2];
+	struct bare b[2] = { 0 };
+	struct rb_exec *ex[2];
+
+	(void)state;
+	assert_int_equal(rb_loop_world_create(2, tps), 0);
+	rb_sched_send(&b[0].sched, 1, RB_BUF_RECV, 0, 8);
+	rb_sched_wait(&b[0].sched, -1);
+	rb_sched_recv(&b[1].sched, 0, RB_BUF_RECV, 0, 16);
+	rb_sched_wait(&b[1].sched, 0);
+	for (int r = 0; r < 2; r++) {
+		assert_int_equal(bare_create(&b[r], tps[r], 16, NULL), 0);
+		ex[r] = b[r].ex;
+	}
+	assert_int_equal(rb_loop_exec_all(tps, ex, 2, NULL, 0), -RB_EINVAL);
+	/* A failed executor refuses to start again. */
+	assert_int_equal(rb_exec_start(ex[0]), -RB_EINVAL);
+	for (int r = 0; r < 2; r++)
+		bare_free(&b[r]);
+	rb_loop_world_destroy(tps, 2);
+}
+
+/* Both ranks receive before sending: the loop driver must notice. */
+static void test_exec_deadlock(void **state)
+{
+	struct rb_tp *tps[2];
+	struct bare b[2] = { 0 };
+	struct rb_exec *ex[2];
+	char why[256] = "";
+
+	(void)state;
+	assert_int_equal(rb_loop_world_create(2, tps), 0);
+	for (int r = 0; r < 2; r++) {
+		rb_sched_recv(&b[r].sched, 1 - r, RB_BUF_RECV, 0, 4);
+		rb_sched_wait(&b[r].sched, 0);
+		rb_sched_send(&b[r].sched, 1 - r, RB_BUF_RECV, 4, 4);
+		assert_int_equal(bare_create(&b[r], tps[r], 8, NULL), 0);
+		ex[r] = b[r].ex;
+	}
+	assert_int_equal(rb_loop_exec_all(tps, ex, 2, why, sizeof(why)),
+			 -RB_ETIMEDOUT);
+	assert_non_null(strstr(why, "deadlock"));
+	for (int r = 0; r < 2; r++)
+		bare_free(&b[r]);
+	rb_loop_world_destroy(tps, 2);
+}
+
+/* Steps outside the registered buffers are refused at creation. */
+static void test_exec_bad_sched(void **state)
+{
+	struct rb_tp *tps[1];
+	struct bare b = { 0 };
+
+	(void)state;
+	assert_int_equal(rb_loop_world_create(1, tps), 0);
+	rb_sched_send(&b.sched, 0, RB_BUF_RECV, 4, 8);
+	assert_int_equal(bare_create(&b, tps[0], 8, NULL), -RB_EINVAL);
+	bare_free(&b);
+	rb_sched_send(&b.sched, 3, RB_BUF_RECV, 0, 8);
+	assert_int_equal(bare_create(&b, tps[0], 8, NULL), -RB_EINVAL);
+	bare_free(&b);
+	rb_sched_reduce(&b.sched, RB_BUF_RECV, 0, RB_BUF_TMP, 0, 8);
+	assert_int_equal(bare_create(&b, tps[0], 8, NULL), -RB_EINVAL);
+	bare_free(&b);
+	rb_loop_world_destroy(tps, 1);
+}
+
+/* One executor runs many times; each run sees fresh data. */
+static void test_exec_reuse(void **state)
+{
+	for (int ip = 0; ip < 2; ip++) {
+		struct tcase c = {
+			.algo = "ring", .kind = RB_COLL_ALLREDUCE, .nranks = 5,
+			.count = 1003, .dtype = RB_INT32, .op = RB_OP_SUM,
+			.in_place = ip, .chunk_bytes = 64, .seed = 1,
+		};
+		struct world w;
+		char msg[256] = "";
+
+		(void)state;
+		assert_int_equal(world_setup(&w, &c), 0);
+		for (int run = 0; run < 3; run++) {
+			c.seed = 100 + (uint64_t)run;
+			for (int r = 0; r < c.nranks; r++) {
+				struct rank_state *rs = &w.rs[r];
+
+				rb_coll_fill_input(c.kind, rs->input, c.count,
+						   c.dtype, c.op, r, c.nranks,
+						   c.seed);
+				memcpy(ip ? rs->recv : rs->send, rs->input,
+				       c.count * 4);
+			}
+			assert_int_equal(rb_loop_exec_all(w.tps, w.ex, w.n,
+							  NULL, 0), 0);
+			assert_int_equal(world_check(&w, &c, msg, sizeof(msg)),
+					 0);
+		}
+		world_free(&w);
+	}
+}
+
+static void test_algo_names(void **state)
+{
+	struct rb_coll_args a = {
+		.kind = RB_COLL_ALLREDUCE, .rank = 0, .nranks = 4,
+		.count = 1024, .dtype = RB_FLOAT, .op = RB_OP_SUM,
+	};
+	struct rb_sched s = { 0 };
+	char buf[128];
+
+	(void)state;
+	assert_string_equal(rb_coll_algo_list(RB_COLL_ALLREDUCE, buf,
+					      sizeof(buf)),
+			    "auto, ring, rd, rh");
+	assert_string_equal(rb_coll_algo_list(RB_COLL_ALLTOALL, buf,
+					      sizeof(buf)),
+			    "auto, pairwise");
+	assert_string_equal(rb_coll_algo_find(a.kind, "auto", &a)->name, "rd");
+	a.count = 1 << 20;
+	assert_string_equal(rb_coll_algo_find(a.kind, "auto", &a)->name,
+			    "ring");
+	assert_null(rb_coll_algo_find(a.kind, "pairwise", &a));
+	assert_int_equal(rb_coll_sched_build("bogus", &a, &s), -RB_EINVAL);
+	a.kind = RB_COLL_ALLGATHER;
+	a.count = 1023;
+	assert_int_equal(rb_coll_sched_build("ring", &a, &s), -RB_EINVAL);
+	a.count = 1024;
+	a.rank = 4;
+	assert_int_equal(rb_coll_sched_build("ring", &a, &s), -RB_EINVAL);
+	a.rank = 3;
+	assert_int_equal(rb_coll_sched_build("ring", &a, &s), 0);
+	assert_true(s.nsteps > 0);
+	rb_sched_free(&s);
+}
+
+static const struct {
+	const char *algo;
+	enum rb_coll_kind kind;
+} sweep_algos[] = {
+	{ "ring", RB_COLL_ALLREDUCE },
+	{ "rd", RB_COLL_ALLREDUCE },
+	{ "rh", RB_COLL_ALLREDUCE },
+	{ "ring", RB_COLL_ALLGATHER },
+	{ "pairwise", RB_COLL_ALLTOALL },
+};
+
+#define NSWEEPS (RB_ARRAY_SIZE(sweep_algos) * MAX_RANKS)
+
+int main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_algo_names),
+		cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_exec_timeout),
+		cmocka_unit_test(test_exec_req_error),
+		cmocka_unit_test(test_exec_deadlock),
+		cmocka_unit_test(test_exec_bad_sched),
+		cmocka_unit_test(test_exec_reuse),
+	};
+	static struct sweep sweeps[NSWEEPS];
+	static struct CMUnitTest tests[NSWEEPS + RB_ARRAY_SIZE(fixed)];
+	size_t nt = 0;
+
+	for (size_t i = 0; i < RB_ARRAY_SIZE(fixed); i++)
+		tests[nt++] = fixed[i];
+	for (size_t a = 0; a < RB_ARRAY_SIZE(sweep_algos); a++) {
+		for (int n = 1; n <= MAX_RANKS; n++) {
+			struct sweep *sw = &sweeps[a * MAX_RANKS + (size_t)n - 1];
+
+			sw->algo = sweep_algos[a].algo;
+			sw->kind = sweep_algos[a].kind;
+			sw->nranks = n;
+			snprintf(sw->name, sizeof(sw->name), "%s_%s_n%d",
+				 rb_coll_kind_name(sw->kind), sw->algo, n);
+			tests[nt++] = (struct CMUnitTest){
+				.name = sw->name,
+				.test_func = test_sweep,
+				.initial_state = sw,
+			};
+		}
+	}
+	return _cmocka_run_group_tests("algos", tests, nt, NULL, NULL);
+}
