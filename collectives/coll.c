@@ -133,9 +133,8 @@ enum coll_tag {
 	COLL_TAG_MOVE,
 };
 
-/* One splitmix64 round over a linear mix of the inputs: cheap (the data
- * of a 1 GiB buffer is generated in well under a second per hash) and
- * well spread. */
+/* One splitmix64 round over a linear mix of the inputs: cheap enough to
+ * generate large buffers, and well spread. */
 static inline uint64_t coll_hash(uint64_t seed, enum coll_tag tag, size_t i,
 				 int r)
 {

@@ -313,6 +313,9 @@ static void exec_log_timeout(struct rb_exec *ex, int64_t timeout_ms)
 	       st->peer, host, desc[0] ? ", " : "", desc);
 }
 
+/* timeout_ms <= 0 means the transport's bound (tp->timeout_ms), or
+ * EXEC_DEFAULT_TIMEOUT_MS when that is unset too: a run never waits
+ * forever. */
 int rb_exec_run(struct rb_exec *ex, int64_t timeout_ms)
 {
 	uint64_t deadline;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Ring all-gather: every block travels n-1 hops around the ring r -> r+1,
  * chunked so that forwarding overlaps receiving (docs/algorithms.md). */
+#include <limits.h>
+
 #include "collectives/coll.h"
 
 #define AGR_CHUNK_DEFAULT (512u * 1024u)	/* bytes per pipeline chunk */
@@ -111,6 +113,9 @@ static int agr_build(const struct rb_coll_args *a, struct rb_sched *s)
 	/* Whole elements per chunk, at most one block. */
 	x.chunk = RB_MAX(chunk / esz, (size_t)1) * esz;
 	x.chunk = RB_MIN(x.chunk, x.blk_bytes);
+	/* Keep the unit count in int range whatever the chunk asked for. */
+	x.chunk = RB_MAX(x.chunk, (x.blk_bytes / (size_t)(INT_MAX / x.n) /
+				   esz + 1) * esz);
 	x.nch = (int)((x.blk_bytes + x.chunk - 1) / x.chunk);
 	x.units = (x.n - 1) * x.nch;
 	agr_steps(&x);

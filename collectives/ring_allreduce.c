@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Ring all-reduce: a pipelined reduce-scatter followed by a pipelined
  * all-gather around the ring r -> r+1 (docs/algorithms.md "ring"). */
+#include <limits.h>
+
 #include "collectives/coll.h"
 
 #define RING_CHUNK_DEFAULT (512u * 1024u)	/* bytes per pipeline chunk */
@@ -187,6 +189,8 @@ static int ring_build(const struct rb_coll_args *a, struct rb_sched *s)
 	}
 	x.ce = RB_MAX(chunk / x.esz, (size_t)1);
 	x.ce = RB_MIN(x.ce, maxseg);
+	/* Keep the unit count in int range whatever the chunk asked for. */
+	x.ce = RB_MAX(x.ce, maxseg / (size_t)(INT_MAX / x.n) + 1);
 	x.slot_bytes = x.ce * x.esz;
 	x.nch = (int)((maxseg + x.ce - 1) / x.ce);
 	x.units = (x.n - 1) * x.nch;

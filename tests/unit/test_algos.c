@@ -592,6 +592,30 @@ static void test_exec_reuse(void **state)
 	}
 }
 
+/* The default pipeline chunk (no chunk_bytes) with several chunks per
+ * segment and a partial last chunk. */
+static void test_default_chunk(void **state)
+{
+	const size_t per_rank = 5 * (512 * 1024 / 4) / 2 + 3;
+
+	(void)state;
+	for (int ip = 0; ip < 2; ip++) {
+		struct tcase ar = {
+			.algo = "ring", .kind = RB_COLL_ALLREDUCE, .nranks = 3,
+			.count = 3 * per_rank, .dtype = RB_FLOAT,
+			.op = RB_OP_SUM, .in_place = ip, .seed = 77,
+		};
+		struct tcase ag = {
+			.algo = "ring", .kind = RB_COLL_ALLGATHER, .nranks = 3,
+			.count = 3 * per_rank, .dtype = RB_FLOAT,
+			.in_place = ip, .seed = 78,
+		};
+
+		assert_int_equal(run_case(&ar), 0);
+		assert_int_equal(run_case(&ag), 0);
+	}
+}
+
 static void test_algo_names(void **state)
 {
 	struct rb_coll_args a = {
@@ -649,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_exec_deadlock),
 		cmocka_unit_test(test_exec_bad_sched),
 		cmocka_unit_test(test_exec_reuse),
+		cmocka_unit_test(test_default_chunk),
 	};
 	static struct sweep sweeps[NSWEEPS];
 	static struct CMUnitTest tests[NSWEEPS + RB_ARRAY_SIZE(fixed)];
