@@ -54,9 +54,9 @@ endif
 GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 BUILD_CONFIG := $(strip $(if $(filter 1,$(DEBUG)),debug-san,release) $(FEATURES))
-CPPFLAGS += -DRB_GIT_SHA='"$(GIT_SHA)$(GIT_DIRTY)"' \
-	    -DRB_BUILD_CONFIG='"$(BUILD_CONFIG)"' \
-	    -DRB_SRCDIR='"$(CURDIR)"'
+CPPFLAGS += -DRB_SRCDIR='"$(CURDIR)"'
+VERSION_FLAGS := -DRB_GIT_SHA='"$(GIT_SHA)$(GIT_DIRTY)"' \
+		 -DRB_BUILD_CONFIG='"$(BUILD_CONFIG)"'
 
 # ---- sources ----
 # Files that need an optional feature are compiled only when it is on.
@@ -103,7 +103,8 @@ else
 Q := @
 endif
 
-.PHONY: all deps run test test-unit test-san check lint format clean bench
+
+.PHONY: FORCE all deps run test test-unit test-san check lint format clean bench
 all: $(BINS) $(TESTS) $(PROGS)
 
 deps:
@@ -113,6 +114,14 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The build identity is recompiled every time (FORCE) so it is never stale.
+$(OBJ)/common/version.o: common/version.c FORCE
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(VERSION_FLAGS) $(CFLAGS) -c $< -o $@
+
+FORCE:
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -369,7 +369,7 @@ int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
 		if (c == O_VERSION) {
 			if (print)
 				printf("railbench %s (git %s, build %s)\n",
-				       RB_VERSION, RB_GIT_SHA, RB_BUILD_CONFIG);
+				       RB_VERSION, rb_git_sha(), rb_build_config());
 			return RB_OPTS_EXIT_OK;
 		}
 		if (c == '?' || c == ':') {

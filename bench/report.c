@@ -114,8 +114,8 @@ static json_t *meta_json(const struct rb_run_meta *m)
 	json_object_set_new(meta, "ranks", ranks);
 	json_object_set_new(meta, "command_line", json_string(m->command_line));
 	json_object_set_new(meta, "version", json_string(RB_VERSION));
-	json_object_set_new(meta, "git", json_string(RB_GIT_SHA));
-	json_object_set_new(meta, "build", json_string(RB_BUILD_CONFIG));
+	json_object_set_new(meta, "git", json_string(rb_git_sha()));
+	json_object_set_new(meta, "build", json_string(rb_build_config()));
 	json_object_set_new(meta, "kernel", json_string(kernel));
 	json_object_set_new(meta, "mpi_library", json_string(m->mpi_library));
 	json_object_set_new(meta, "hwloc", json_string(hwv));
@@ -245,8 +245,8 @@ static void print_preamble(const struct rb_report *r)
 	const struct rb_run_meta *m = r->m;
 	const struct rb_opts *o = m->opts;
 
-	printf("# railbench %s (git %s, build %s)\n", RB_VERSION, RB_GIT_SHA,
-	       RB_BUILD_CONFIG);
+	printf("# railbench %s (git %s, build %s)\n", RB_VERSION, rb_git_sha(),
+	       rb_build_config());
 	printf("# command: %s\n", m->command_line);
 	printf("# %s over %s, algorithm %s, %d ranks on %d node%s, %s %s, "
 	       "iters %d, warm-up %d, check %s, timeout %" PRId64 " s\n",

@@ -9,6 +9,11 @@
 
 #define RB_VERSION "0.1.0"
 
+/* \return the git revision of the build ("abc123def456", "-dirty" when the
+ * tree had changes) and the build configuration ("release verbs cuda"). */
+const char *rb_git_sha(void);
+const char *rb_build_config(void);
+
 /* Error codes. Functions return 0 on success or the negated code. */
 enum rb_errcode {
 	RB_OK = 0,
