@@ -8,6 +8,7 @@
 
 extern const struct rb_tp_ops rb_shm_ops;
 extern const struct rb_tp_ops rb_mpi_ops;
+extern const struct rb_tp_ops rb_tcp_ops;
 #ifdef HAVE_VERBS
 extern const struct rb_tp_ops rb_ib_ops;
 extern const struct rb_tp_ops rb_roce_ops;
@@ -16,6 +17,7 @@ extern const struct rb_tp_ops rb_roce_ops;
 static const struct rb_tp_ops *const tp_registry[] = {
 	&rb_shm_ops,
 	&rb_mpi_ops,
+	&rb_tcp_ops,
 #ifdef HAVE_VERBS
 	&rb_ib_ops,
 	&rb_roce_ops,
