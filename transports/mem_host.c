@@ -5,6 +5,24 @@
 
 #include "transports/transport.h"
 
+int rb_tp_mr_plain_new(void *buf, size_t len, enum rb_mem_kind kind,
+		       struct rb_tp_mr **mr_p)
+{
+	struct rb_tp_mr *mr = malloc(sizeof(*mr));
+
+	if (!mr)
+		return -RB_ENOMEM;
+	*mr = (struct rb_tp_mr){ .buf = buf, .len = len, .kind = kind };
+	*mr_p = mr;
+	return 0;
+}
+
+void rb_tp_mr_plain_dereg(struct rb_tp *tp, struct rb_tp_mr *mr)
+{
+	(void)tp;
+	free(mr);
+}
+
 static int host_alloc(size_t len, void **buf_p)
 {
 	void *p = NULL;

@@ -96,23 +96,10 @@ static int mpi_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 static int mpi_mem_reg(struct rb_tp *tp, void *buf, size_t len,
 		       enum rb_mem_kind kind, struct rb_tp_mr **mr_p)
 {
-	struct rb_tp_mr *mr;
-
 	(void)tp;
 	if (kind != RB_MEM_HOST)
 		return -RB_ENOTSUP;
-	mr = calloc(1, sizeof(*mr));
-	if (!mr)
-		return -RB_ENOMEM;
-	*mr = (struct rb_tp_mr){ .buf = buf, .len = len, .kind = kind };
-	*mr_p = mr;
-	return 0;
-}
-
-static void mpi_mem_dereg(struct rb_tp *tp, struct rb_tp_mr *mr)
-{
-	(void)tp;
-	free(mr);
+	return rb_tp_mr_plain_new(buf, len, kind, mr_p);
 }
 
 static int mpi_track(struct mpi_tp *m, MPI_Request r, struct rb_tp_req *req)
@@ -290,7 +277,7 @@ const struct rb_tp_ops rb_mpi_ops = {
 	.get_addr = mpi_get_addr,
 	.connect = mpi_connect,
 	.mem_reg = mpi_mem_reg,
-	.mem_dereg = mpi_mem_dereg,
+	.mem_dereg = rb_tp_mr_plain_dereg,
 	.isend = mpi_isend,
 	.irecv = mpi_irecv,
 	.progress = mpi_progress,

@@ -50,26 +50,13 @@ static void shm_req_complete(struct shm_tp *st, struct rb_tp_req *r, int status)
 static int shm_mem_reg(struct rb_tp *tp, void *buf, size_t len,
 		       enum rb_mem_kind kind, struct rb_tp_mr **mr_p)
 {
-	struct rb_tp_mr *mr;
-
 	(void)tp;
 	if (kind != RB_MEM_HOST) {
 		rb_err("shm: only host memory can be registered (memory kind %d)",
 		       (int)kind);
 		return -RB_ENOTSUP;
 	}
-	mr = malloc(sizeof(*mr));
-	if (!mr)
-		return -RB_ENOMEM;
-	*mr = (struct rb_tp_mr){ .buf = buf, .len = len, .kind = kind };
-	*mr_p = mr;
-	return 0;
-}
-
-static void shm_mem_dereg(struct rb_tp *tp, struct rb_tp_mr *mr)
-{
-	(void)tp;
-	free(mr);
+	return rb_tp_mr_plain_new(buf, len, kind, mr_p);
 }
 
 /* ---- data path --------------------------------------------------------- */
@@ -517,7 +504,7 @@ const struct rb_tp_ops rb_shm_ops = {
 	.connect = rb_shm_connect,
 	.post_connect = rb_shm_post_connect,
 	.mem_reg = shm_mem_reg,
-	.mem_dereg = shm_mem_dereg,
+	.mem_dereg = rb_tp_mr_plain_dereg,
 	.isend = shm_isend,
 	.irecv = shm_irecv,
 	.progress = shm_progress,

@@ -614,25 +614,12 @@ static int tcp_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 static int tcp_mem_reg(struct rb_tp *tp, void *buf, size_t len,
 		       enum rb_mem_kind kind, struct rb_tp_mr **mr_p)
 {
-	struct rb_tp_mr *mr;
-
 	(void)tp;
 	if (kind != RB_MEM_HOST) {
 		rb_err("tcp: only host memory can be sent over sockets");
 		return -RB_ENOTSUP;
 	}
-	mr = calloc(1, sizeof(*mr));
-	if (!mr)
-		return -RB_ENOMEM;
-	*mr = (struct rb_tp_mr){ .buf = buf, .len = len, .kind = kind };
-	*mr_p = mr;
-	return 0;
-}
-
-static void tcp_mem_dereg(struct rb_tp *tp, struct rb_tp_mr *mr)
-{
-	(void)tp;
-	free(mr);
+	return rb_tp_mr_plain_new(buf, len, kind, mr_p);
 }
 
 static void tcp_peer_desc(struct rb_tp *tp, int peer, char *buf, size_t len)
@@ -659,7 +646,7 @@ const struct rb_tp_ops rb_tcp_ops = {
 	.get_addr = tcp_get_addr,
 	.connect = tcp_connect,
 	.mem_reg = tcp_mem_reg,
-	.mem_dereg = tcp_mem_dereg,
+	.mem_dereg = rb_tp_mr_plain_dereg,
 	.isend = tcp_isend,
 	.irecv = tcp_irecv,
 	.progress = tcp_progress,

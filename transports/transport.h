@@ -218,6 +218,13 @@ static inline void rb_tp_close(struct rb_tp *tp)
 		tp->ops->close(tp);
 }
 
+/* Registration for transports that need no pinning (shm, tcp, mpi): records
+ * buf, len and kind in a new rb_tp_mr. \return 0 or -RB_ENOMEM. */
+int rb_tp_mr_plain_new(void *buf, size_t len, enum rb_mem_kind kind,
+		       struct rb_tp_mr **mr_p);
+/* Frees an rb_tp_mr from rb_tp_mr_plain_new; fits ops->mem_dereg. */
+void rb_tp_mr_plain_dereg(struct rb_tp *tp, struct rb_tp_mr *mr);
+
 /* Memory kinds (mem_host.c, mem_cuda.c): allocation of benchmark buffers. */
 struct rb_mem_ops {
 	const char *name;

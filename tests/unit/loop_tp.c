@@ -139,20 +139,8 @@ static int loop_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 static int loop_mem_reg(struct rb_tp *tp, void *buf, size_t len,
 			enum rb_mem_kind kind, struct rb_tp_mr **mr_p)
 {
-	struct rb_tp_mr *mr = malloc(sizeof(*mr));
-
 	(void)tp;
-	if (!mr)
-		return -RB_ENOMEM;
-	*mr = (struct rb_tp_mr){ .buf = buf, .len = len, .kind = kind };
-	*mr_p = mr;
-	return 0;
-}
-
-static void loop_mem_dereg(struct rb_tp *tp, struct rb_tp_mr *mr)
-{
-	(void)tp;
-	free(mr);
+	return rb_tp_mr_plain_new(buf, len, kind, mr_p);
 }
 
 /* Common checks of a post; the queue is chosen by the caller. */
@@ -244,7 +232,7 @@ static const struct rb_tp_ops loop_ops = {
 	.get_addr = loop_get_addr,
 	.connect = loop_connect,
 	.mem_reg = loop_mem_reg,
-	.mem_dereg = loop_mem_dereg,
+	.mem_dereg = rb_tp_mr_plain_dereg,
 	.isend = loop_isend,
 	.irecv = loop_irecv,
 	.progress = loop_progress,
