@@ -63,19 +63,33 @@ int rb_opts_validate(const struct rb_opts *o, char *why, size_t len);
 
 struct rb_boot;
 
+/* Every exchange is bounded by the timeout given to init (-T): past it, the
+ * rank or ranks that did not arrive are named (rank, and the description
+ * set_names gave) and the exchange fails with -RB_ETIMEDOUT on every rank
+ * that is still there; later exchanges then fail at once. `what` names the
+ * exchange in those messages ("iteration times"). */
 struct rb_boot_ops {
 	const char *name;
-	int (*init)(int *argc, char ***argv, struct rb_boot **boot_p);
+	int (*init)(int *argc, char ***argv, int64_t timeout_ms,
+		    struct rb_boot **boot_p);
 	int (*rank)(struct rb_boot *b);
 	int (*size)(struct rb_boot *b);
-	int (*barrier)(struct rb_boot *b);
+	/* names[r] describes rank r in messages ("host node1, rail0 ...");
+	 * the array must outlive b. NULL: ranks by number only. */
+	void (*set_names)(struct rb_boot *b, const char *const *names);
+	int (*barrier)(struct rb_boot *b, const char *what);
 	/* out receives len bytes from every rank, rank order. */
-	int (*allgather)(struct rb_boot *b, const void *in, void *out, size_t len);
+	int (*allgather)(struct rb_boot *b, const char *what, const void *in,
+			 void *out, size_t len);
 	/* In place over n doubles / n int64s. */
-	int (*allreduce_max_f64)(struct rb_boot *b, double *v, int n);
-	int (*allreduce_sum_i64)(struct rb_boot *b, int64_t *v, int n);
-	int (*bcast)(struct rb_boot *b, void *buf, size_t len, int root);
-	/* Ends every rank of the job with exit code code; does not return. */
+	int (*allreduce_max_f64)(struct rb_boot *b, const char *what, double *v,
+				 int n);
+	int (*allreduce_sum_i64)(struct rb_boot *b, const char *what,
+				 int64_t *v, int n);
+	int (*bcast)(struct rb_boot *b, const char *what, void *buf, size_t len,
+		     int root);
+	/* Ends this process with exit code code, without waiting for any
+	 * other rank; does not return. */
 	void (*abort)(struct rb_boot *b, int code);
 	/* \return a library version string ("MPICH 4.0.2 ..."). */
 	const char *(*library)(struct rb_boot *b);

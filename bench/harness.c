@@ -61,17 +61,32 @@ struct bench {
 	char results_dir[PATH_MAX];
 	char *cmdline;
 	char *topo_findings;
+	char **peer_names;		/* [nranks] for bootstrap messages */
+	int boot_failed;		/* an exchange failed: no finalize */
 };
 
 /* Every rank passes its rc; all get the worst exit code back, so all ranks
- * leave a failed setup step together instead of hanging in the next one. */
-static int agree(struct bench *b, int rc)
+ * leave a failed setup step together instead of hanging in the next one.
+ * A failed exchange (a rank lost or stuck, already named) is a runtime
+ * failure; the bootstrap is then unusable and the caller must not finalize
+ * it. */
+static int agree(struct bench *b, int rc, const char *what)
 {
 	double code = rc ? (double)rb_exit_code(rc) : 0;
 
-	if (b->bops->allreduce_max_f64(b->boot, &code, 1))
+	if (b->bops->allreduce_max_f64(b->boot, what, &code, 1)) {
+		b->boot_failed = 1;
 		return RB_EXIT_RUNTIME;
+	}
 	return (int)code;
+}
+
+/* Marks the bootstrap failed when an exchange fails. \return rc. */
+static int boot_rc(struct bench *b, int rc)
+{
+	if (rc)
+		b->boot_failed = 1;
+	return rc;
 }
 
 static void node_identity(struct peer_info *me)
@@ -105,7 +120,8 @@ static int boot_peers(struct bench *b)
 	b->node_of = calloc((size_t)b->nranks, sizeof(*b->node_of));
 	if (!b->peers || !b->hosts || !b->node_of)
 		return -RB_ENOMEM;
-	rc = b->bops->allgather(b->boot, &me, b->peers, sizeof(me));
+	rc = boot_rc(b, b->bops->allgather(b->boot, "peer identity", &me,
+					   b->peers, sizeof(me)));
 	if (rc)
 		return rc;
 	for (int r = 0; r < b->nranks; r++) {
@@ -126,6 +142,31 @@ static int boot_peers(struct bench *b)
 	return 0;
 }
 
+/* What bootstrap messages call each rank: its host, and once the transport
+ * is connected, this rank's link to it. */
+static int name_peers(struct bench *b)
+{
+	if (!b->peer_names) {
+		b->peer_names = calloc((size_t)b->nranks, sizeof(char *));
+		if (!b->peer_names)
+			return -RB_ENOMEM;
+	}
+	for (int r = 0; r < b->nranks; r++) {
+		char desc[256] = "";
+		char *n;
+
+		if (b->tp && r != b->rank)
+			rb_tp_peer_desc(b->tp, r, desc, sizeof(desc));
+		if (asprintf(&n, "host %s%s%s", b->hosts[r], desc[0] ? ", " : "",
+			     desc) < 0)
+			return -RB_ENOMEM;
+		free(b->peer_names[r]);
+		b->peer_names[r] = n;
+	}
+	b->bops->set_names(b->boot, (const char *const *)b->peer_names);
+	return 0;
+}
+
 /* Cross-node topology check: one summary per node, printed by rank 0. */
 static int topo_check(struct bench *b)
 {
@@ -138,7 +179,9 @@ static int topo_check(struct bench *b)
 		rc = -RB_ENOMEM;
 		goto out;
 	}
-	rc = b->bops->allgather(b->boot, b->place.summary, sums, sizeof(*sums));
+	rc = boot_rc(b, b->bops->allgather(b->boot, "topology summary",
+					   b->place.summary, sums,
+					   sizeof(*sums)));
 	if (rc || b->rank != 0 || b->nnodes < 2)
 		goto out;
 	/* Keep the first rank of each node that has a topology summary. */
@@ -187,9 +230,9 @@ static int open_transport(struct bench *b)
 	rc = b->tops->probe(&a, why, sizeof(why));
 	if (rc) {
 		rb_err("transport %s cannot run here: %s", b->tops->name, why);
-		return agree(b, rc);
+		return agree(b, rc, "transport probe");
 	}
-	rc = agree(b, b->tops->open(&a, &b->tp));
+	rc = agree(b, b->tops->open(&a, &b->tp), "transport open");
 	if (rc)
 		return rc;
 	b->tp->ops = b->tops;
@@ -197,19 +240,20 @@ static int open_transport(struct bench *b)
 	blobs = calloc((size_t)b->nranks, RB_TP_ADDR_MAX);
 	if (!rc && !blobs)
 		rc = -RB_ENOMEM;
-	rc = agree(b, rc);
+	rc = agree(b, rc, "transport address");
 	if (rc)
 		goto out;
-	rc = b->bops->allgather(b->boot, blob, blobs, RB_TP_ADDR_MAX);
+	rc = boot_rc(b, b->bops->allgather(b->boot, "transport addresses", blob,
+					   blobs, RB_TP_ADDR_MAX));
 	if (!rc)
 		rc = b->tops->connect(b->tp, blobs, RB_TP_ADDR_MAX);
-	rc = agree(b, rc);
+	rc = agree(b, rc, "transport connect");
 	if (rc)
 		goto out;
-	rc = b->bops->barrier(b->boot);
+	rc = boot_rc(b, b->bops->barrier(b->boot, "connected"));
 	if (!rc && b->tops->post_connect)
 		rc = b->tops->post_connect(b->tp);
-	rc = agree(b, rc);
+	rc = agree(b, rc, "transport post-connect");
 out:
 	free(blobs);
 	return rc;
@@ -399,7 +443,8 @@ static int measure(struct bench *b, uint64_t count, int in_place,
 	int rc;
 
 	b->desc->sizes(count, b->rank, b->nranks, &s);
-	rc = agree(b, prepare(b, count, in_place, &s, &call, &ex));
+	rc = agree(b, prepare(b, count, in_place, &s, &call, &ex),
+		   "schedule setup");
 	if (rc)
 		goto out;
 	fill_input(b, in_place, count, &s, seed);
@@ -427,9 +472,11 @@ static int measure(struct bench *b, uint64_t count, int in_place,
 	}
 	if (rc)
 		goto out;
-	rc = b->bops->allreduce_max_f64(b->boot, b->times, b->o.iters);
+	rc = boot_rc(b, b->bops->allreduce_max_f64(b->boot, "iteration times",
+						   b->times, b->o.iters));
 	if (!rc && b->o.check)
-		rc = b->bops->allreduce_sum_i64(b->boot, &wrong, 1);
+		rc = boot_rc(b, b->bops->allreduce_sum_i64(b->boot, "#wrong sum",
+							   &wrong, 1));
 	if (rc)
 		goto out;
 	*row = (struct rb_row){
@@ -465,7 +512,7 @@ static char *join_args(int argc, char **argv)
 }
 
 /* Rank 0: run id and results directory. */
-static void name_run(struct bench *b)
+static int name_run(struct bench *b)
 {
 	const char *env = getenv("RAILBENCH_RUN_ID");
 	time_t now = time(NULL);
@@ -479,13 +526,16 @@ static void name_run(struct bench *b)
 		localtime_r(&now, &tm);
 		strftime(b->run_id, sizeof(b->run_id), "%Y%m%d-%H%M%S", &tm);
 	}
-	b->bops->bcast(b->boot, b->run_id, sizeof(b->run_id), 0);
+	if (boot_rc(b, b->bops->bcast(b->boot, "run id", b->run_id,
+				      sizeof(b->run_id), 0)))
+		return -RB_EPEER;
 	if (b->o.results_dir)
 		snprintf(b->results_dir, sizeof(b->results_dir), "%s",
 			 b->o.results_dir);
 	else
 		snprintf(b->results_dir, sizeof(b->results_dir), "results/%s",
 			 b->run_id);
+	return 0;
 }
 
 static int open_report(struct bench *b, struct rb_run_meta *m)
@@ -500,7 +550,8 @@ static int open_report(struct bench *b, struct rb_run_meta *m)
 	b->infos = calloc((size_t)b->nranks, sizeof(*b->infos));
 	if (!b->infos)
 		return -RB_ENOMEM;
-	rc = b->bops->allgather(b->boot, &me, b->infos, sizeof(me));
+	rc = boot_rc(b, b->bops->allgather(b->boot, "rank descriptions", &me,
+					   b->infos, sizeof(me)));
 	if (rc || b->rank != 0)
 		return rc;
 	*m = (struct rb_run_meta){
@@ -599,6 +650,9 @@ static void bench_free(struct bench *b)
 	free(b->node_of);
 	free(b->cmdline);
 	free(b->topo_findings);
+	for (int r = 0; b->peer_names && r < b->nranks; r++)
+		free(b->peer_names[r]);
+	free(b->peer_names);
 }
 
 /* Everything after option parsing. \return 0 or -RB_E*; *code_p gets the
@@ -611,21 +665,26 @@ static int run(struct bench *b, int *code_p)
 	rc = boot_peers(b);
 	if (rc)
 		return rc;
+	rc = name_peers(b);
+	if (rc)
+		return rc;
 	rc = agree(b, rb_place_init(&b->o, b->local_rank, b->local_nranks,
-				    &b->place));
-	rc = rc ? rc : agree(b, topo_check(b));
+				    &b->place), "placement");
+	rc = rc ? rc : agree(b, topo_check(b), "topology check");
 	b->tops = rb_tp_find(b->o.transport);
-	rc = rc ? rc : agree(b, plan_sizes(b));
-	rc = rc ? rc : agree(b, choose_algo(b));
+	rc = rc ? rc : agree(b, plan_sizes(b), "size plan");
+	rc = rc ? rc : agree(b, choose_algo(b), "algorithm choice");
 	rc = rc ? rc : open_transport(b);
-	rc = rc ? rc : agree(b, alloc_buffers(b));
-	rc = rc ? rc : agree(b, b->native ? 0 : build_barrier(b));
+	rc = rc ? rc : agree(b, name_peers(b), "peer names");
+	rc = rc ? rc : agree(b, alloc_buffers(b), "buffer allocation");
+	rc = rc ? rc : agree(b, b->native ? 0 : build_barrier(b),
+			     "barrier setup");
 	if (rc) {
 		*code_p = rc;	/* agree() already returned an exit code */
 		return 0;
 	}
-	name_run(b);
-	rc = agree(b, open_report(b, &meta));
+	rc = name_run(b);
+	rc = rc ? RB_EXIT_RUNTIME : agree(b, open_report(b, &meta), "report open");
 	if (rc) {
 		*code_p = rc;
 		return 0;
@@ -637,8 +696,8 @@ static int run(struct bench *b, int *code_p)
 		rc = rb_report_close(b->report, 0);
 		*code_p = rc ? RB_EXIT_RUNTIME : rb_report_verdict(b->report);
 	}
-	b->bops->bcast(b->boot, code_p, sizeof(*code_p), 0);
-	return 0;
+	return boot_rc(b, b->bops->bcast(b->boot, "exit code", code_p,
+					 sizeof(*code_p), 0));
 }
 
 int rb_bench_main(enum rb_coll_kind kind, int argc, char **argv)
@@ -665,15 +724,15 @@ int rb_bench_main(enum rb_coll_kind kind, int argc, char **argv)
 		return RB_EXIT_OK;
 	rb_log_set_verbose(b.o.verbose);
 	b.cmdline = join_args(argc, argv);
-	if (b.bops->init(&argc, &argv, &b.boot)) {
+	if (b.bops->init(&argc, &argv, b.o.timeout_ms, &b.boot)) {
 		free(b.cmdline);
 		return RB_EXIT_RUNTIME;
 	}
 	rc = run(&b, &code);
-	if (rc) {
+	if (rc || b.boot_failed) {
 		/* A rank lost a peer or timed out (already logged, naming the
 		 * peer). Results of finished sizes are on disk; end the job. */
-		code = rb_exit_code(rc);
+		code = rc ? rb_exit_code(rc) : RB_EXIT_RUNTIME;
 		if (b.rank == 0 && b.report)
 			rb_report_close(b.report, code);
 		fflush(stdout);

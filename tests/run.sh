@@ -64,7 +64,10 @@ filter() {
 	fi
 }
 
+T_ALL=$SECONDS
+suite_times=()
 for suite in "${suites[@]}"; do
+	t_suite=$SECONDS
 	case $suite in
 	unit | topo)
 		for t in $(ls "$BUILD"/tests/"$suite"/test_* 2>/dev/null | grep -v '\.d$' | filter); do
@@ -81,10 +84,12 @@ for suite in "${suites[@]}"; do
 		exit 2
 		;;
 	esac
+	suite_times+=("$suite $((SECONDS - t_suite))s")
 done
 
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"
 fi
+echo "suite times: $(IFS=,; echo "${suite_times[*]}" | sed 's/,/, /g'); total $((SECONDS - T_ALL))s"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

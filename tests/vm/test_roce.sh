@@ -6,7 +6,7 @@
 # case), and every collective benchmark over roce on 2, 3 and 4 ranks,
 # checking exit status 0 and #wrong 0 in every data row. Uses the normal
 # build ($BUILD, default build/). Env: RB_VM_RANKS ("2 3 4"),
-# RB_VM_TIMEOUT (s for the whole guest, 840).
+# RB_VM_TIMEOUT (s for the whole guest, 600).
 . "$(dirname "$0")/../lib.sh"
 
 CASES="perftest conform_n2 conform_dead_peer"
@@ -52,7 +52,7 @@ rm -f "$prep_log"
 
 OUT=$(rb_tmpdir)
 t0=$SECONDS
-"$RB_ROOT/scripts/vm/run.sh" -v --timeout "${RB_VM_TIMEOUT:-840}" --rw "$OUT" \
+"$RB_ROOT/scripts/vm/run.sh" -v --timeout "${RB_VM_TIMEOUT:-600}" --rw "$OUT" \
 	-- "$RB_ROOT/scripts/vm/guest-suite.sh" "$BUILD" "$OUT" $RANKS >"$OUT/guest.log" 2>&1
 vm_rc=$?
 echo "# guest finished in $((SECONDS - t0)) s with status $vm_rc"
