@@ -272,15 +272,10 @@ static int build_barrier(struct bench *b)
 		.op = b->o.op,
 		.hosts = b->hosts,
 	};
-	int n = b->nranks;
-	int r = b->rank;
+	int rc = rb_coll_barrier_build(b->rank, b->nranks, &b->barrier_sched);
 
-	for (int k = 1; k < n; k *= 2) {
-		if (rb_sched_send(&b->barrier_sched, (r + k) % n, RB_BUF_RECV, 0, 0) < 0 ||
-		    rb_sched_recv(&b->barrier_sched, (r - k + n) % n, RB_BUF_RECV, 0, 0) < 0 ||
-		    rb_sched_wait(&b->barrier_sched, -1) < 0)
-			return -RB_ENOMEM;
-	}
+	if (rc)
+		return rc;
 	return rb_exec_create(&ea, &b->barrier_ex);
 }
 

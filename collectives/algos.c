@@ -61,6 +61,15 @@ const struct rb_coll_algo *rb_coll_algo_find(enum rb_coll_kind kind,
 	return algo_by_name(kind, name);
 }
 
+const char *rb_coll_auto_why(const struct rb_coll_args *a, char *buf,
+			     size_t len)
+{
+	(void)a;
+	if (len)
+		snprintf(buf, len, "no hierarchical algorithm is built");
+	return buf;
+}
+
 const char *rb_coll_algo_list(enum rb_coll_kind kind, char *buf, size_t len)
 {
 	size_t used;
@@ -100,6 +109,7 @@ int rb_coll_sched_build(const char *algo, const struct rb_coll_args *a,
 {
 	const struct rb_coll_algo *al;
 	char names[128];
+	char why[256] = "";
 	int rc;
 
 	rc = algo_args_check(a);
@@ -112,10 +122,10 @@ int rb_coll_sched_build(const char *algo, const struct rb_coll_args *a,
 		       rb_coll_algo_list(a->kind, names, sizeof(names)));
 		return -RB_EINVAL;
 	}
-	if (!al->supports(a)) {
-		rb_err("%s algorithm '%s' cannot run count %zu on %d ranks (valid: %s)",
+	if (!al->supports(a, why, sizeof(why))) {
+		rb_err("%s algorithm '%s' cannot run count %zu on %d ranks: %s (valid: %s)",
 		       rb_coll_kind_name(a->kind), al->name, a->count,
-		       a->nranks,
+		       a->nranks, why,
 		       rb_coll_algo_list(a->kind, names, sizeof(names)));
 		return -RB_EINVAL;
 	}

@@ -124,6 +124,18 @@ void rb_sched_free(struct rb_sched *s);
 
 /* ---- algorithms (one file each) ---------------------------------------- */
 
+/* Where every rank of the job sits, gathered by the harness after the
+ * bootstrap (docs/algorithms.md "Groups"). Nodes are numbered in order of
+ * their lowest rank; local ranks count the ranks of one node in rank order.
+ * rail_of is the rail each rank's inter-node traffic leaves on (its
+ * --net-if entry or its --rails auto NIC), -1 where unknown. */
+struct rb_coll_topo {
+	int nnodes;
+	const int *node_of;		/* [nranks] */
+	const int *local_rank_of;	/* [nranks] */
+	const int *rail_of;		/* [nranks] */
+};
+
 struct rb_coll_args {
 	enum rb_coll_kind kind;
 	int rank;
@@ -133,23 +145,35 @@ struct rb_coll_args {
 	enum rb_redop op;
 	int in_place;
 	size_t chunk_bytes;	/* pipeline chunk, 0 = algorithm default */
+	/* NULL: one node holds every rank, rails unknown. */
+	const struct rb_coll_topo *topo;
 };
 
 struct rb_coll_algo {
-	const char *name;	/* "ring", "rd", "pairwise", ... */
+	const char *name;	/* "ring", "rd", "pairwise", "hier", ... */
 	enum rb_coll_kind kind;
-	/* \return 1 if it can run these arguments. */
-	int (*supports)(const struct rb_coll_args *a);
+	/* \return 1 if it can run these arguments; 0 after writing the
+	 * reason into why ("ranks per node differ: node1 has 3, node0 2"). */
+	int (*supports)(const struct rb_coll_args *a, char *why, size_t len);
 	/* Appends rank a->rank's schedule to s (s is reset by the caller).
 	 * \return 0 or -RB_E*. */
 	int (*build)(const struct rb_coll_args *a, struct rb_sched *s);
 };
 
 /* \return the algorithm named name for kind, or NULL. "auto" picks by size
- * (docs/algorithms.md). */
+ * and topology (docs/algorithms.md "Automatic choice"). */
 const struct rb_coll_algo *rb_coll_algo_find(enum rb_coll_kind kind,
 					     const char *name,
 					     const struct rb_coll_args *a);
+/* Why "auto" does not pick hier for a (one line, e.g. "one node"), or ""
+ * when it does. \return buf. */
+const char *rb_coll_auto_why(const struct rb_coll_args *a, char *buf,
+			     size_t len);
+
+/* Zero-byte dissemination barrier among all nranks (barrier.c): appends
+ * rank's schedule to s (reset by the caller). Buffers: RECV, 0 bytes.
+ * \return 0 or -RB_ENOMEM. */
+int rb_coll_barrier_build(int rank, int nranks, struct rb_sched *s);
 /* Writes the names valid for kind ("auto, ring, rd") into buf. */
 const char *rb_coll_algo_list(enum rb_coll_kind kind, char *buf, size_t len);
 

@@ -49,8 +49,10 @@ static int pw_build(const struct rb_coll_args *a, struct rb_sched *s)
 	return rc;
 }
 
-static int pw_supports(const struct rb_coll_args *a)
+static int pw_supports(const struct rb_coll_args *a, char *why, size_t len)
 {
+	(void)why;
+	(void)len;
 	return a->kind == RB_COLL_ALLTOALL && a->nranks >= 1 &&
 	       a->count % (size_t)a->nranks == 0;
 }

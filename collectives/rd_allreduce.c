@@ -82,8 +82,10 @@ static int rd_build(const struct rb_coll_args *a, struct rb_sched *s)
 	return rc;
 }
 
-static int rd_supports(const struct rb_coll_args *a)
+static int rd_supports(const struct rb_coll_args *a, char *why, size_t len)
 {
+	(void)why;
+	(void)len;
 	return a->kind == RB_COLL_ALLREDUCE && a->nranks >= 1;
 }
 

@@ -130,8 +130,10 @@ static int rh_build(const struct rb_coll_args *a, struct rb_sched *s)
 	return x.rc;
 }
 
-static int rh_supports(const struct rb_coll_args *a)
+static int rh_supports(const struct rb_coll_args *a, char *why, size_t len)
 {
+	(void)why;
+	(void)len;
 	return a->kind == RB_COLL_ALLREDUCE && a->nranks >= 1;
 }
 

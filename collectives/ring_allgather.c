@@ -123,8 +123,10 @@ static int agr_build(const struct rb_coll_args *a, struct rb_sched *s)
 	return x.rc;
 }
 
-static int agr_supports(const struct rb_coll_args *a)
+static int agr_supports(const struct rb_coll_args *a, char *why, size_t len)
 {
+	(void)why;
+	(void)len;
 	return a->kind == RB_COLL_ALLGATHER && a->nranks >= 1 &&
 	       a->count % (size_t)a->nranks == 0;
 }

@@ -201,8 +201,10 @@ static int ring_build(const struct rb_coll_args *a, struct rb_sched *s)
 	return x.rc;
 }
 
-static int ring_supports(const struct rb_coll_args *a)
+static int ring_supports(const struct rb_coll_args *a, char *why, size_t len)
 {
+	(void)why;
+	(void)len;
 	return a->kind == RB_COLL_ALLREDUCE && a->nranks >= 1;
 }
 
