@@ -36,7 +36,6 @@ struct rb_opts {
 	int bind;		/* --bind */
 	const char *topo_xml;	/* --topo-xml */
 	int verbose;		/* -v */
-	struct rb_tp_opts tp;	/* transport-specific settings */
 };
 
 /* What parsing decided besides filling opts. */
@@ -125,14 +124,16 @@ struct rb_rank_info {
 	char host[64];
 	int pid;
 	char tp_desc[256];
+	int rail;		/* the rail its transport uses, -1 unknown */
 	char place[256];	/* topology placement, human, "" if none */
 	char place_json[1024];	/* same as a JSON object, "" if none */
 };
 
 struct rb_run_meta {
 	enum rb_coll_kind kind;
-	const char *transport;
+	const char *transport;	/* --transport: "shm", "shm+tcp" */
 	const char *algo;
+	const char *algo_note;	/* "auto picks hier" or why not, may be "" */
 	int nranks;
 	int nnodes;
 	const struct rb_opts *opts;

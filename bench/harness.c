@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/links.h"
 #include "bench/place.h"
 #include "collectives/coll.h"
 
@@ -40,15 +41,11 @@ struct bench {
 	int *node_of;			/* [nranks] */
 	struct rb_place place;
 	const struct rb_tp_ops *tops;
-	struct rb_tp *tp;
+	struct rb_links links;
+	struct rb_tp *tp;		/* links.tp */
 	int native;			/* library collective, no schedule */
 	const char *algo_name;		/* printed: "native", "ring", "auto" */
-	const struct rb_mem_ops *mem;
-	void *sendbuf;
-	void *recvbuf;
-	void *expected;
-	struct rb_tp_mr *send_mr;
-	struct rb_tp_mr *recv_mr;
+	char auto_note[256];		/* why auto does (not) pick hier */
 	struct rb_sched sched;
 	struct rb_sched barrier_sched;
 	struct rb_exec *barrier_ex;
@@ -65,20 +62,10 @@ struct bench {
 	int boot_failed;		/* an exchange failed: no finalize */
 };
 
-/* Every rank passes its rc; all get the worst exit code back, so all ranks
- * leave a failed setup step together instead of hanging in the next one.
- * A failed exchange (a rank lost or stuck, already named) is a runtime
- * failure; the bootstrap is then unusable and the caller must not finalize
- * it. */
+/* All ranks agree on the worst exit code of a step (bench/links.c). */
 static int agree(struct bench *b, int rc, const char *what)
 {
-	double code = rc ? (double)rb_exit_code(rc) : 0;
-
-	if (b->bops->allreduce_max_f64(b->boot, what, &code, 1)) {
-		b->boot_failed = 1;
-		return RB_EXIT_RUNTIME;
-	}
-	return (int)code;
+	return rb_boot_agree(b->bops, b->boot, rc, what, &b->boot_failed);
 }
 
 /* Marks the bootstrap failed when an exchange fails. \return rc. */
@@ -205,57 +192,29 @@ out:
 	return rc;
 }
 
-static int open_transport(struct bench *b)
+static int open_links(struct bench *b)
 {
-	struct rb_tp_args a = {
+	struct rb_links_setup ls = {
+		.prog = b->prog,
+		.spec = b->o.transport,
 		.rank = b->rank,
 		.nranks = b->nranks,
+		.nnodes = b->nnodes,
 		.local_rank = b->local_rank,
 		.local_nranks = b->local_nranks,
-		.host = b->hosts[b->rank],
 		.hosts = b->hosts,
 		.node_of = b->node_of,
 		.timeout_ms = b->o.timeout_ms,
-		.opts = &b->o.tp,
 		.rail_netdev = b->o.rails && b->place.netdev[0] ? b->place.netdev : NULL,
 		.rail_ibdev = b->o.rails && b->place.ibdev[0] ? b->place.ibdev : NULL,
 		.rail = b->place.rail,
+		.bops = b->bops,
+		.boot = b->boot,
 	};
-	char why[256] = "";
-	char *blobs = NULL;
-	char blob[RB_TP_ADDR_MAX] = { 0 };
-	size_t len = sizeof(blob);
-	int rc;
+	int rc = rb_links_open(&ls, &b->links);
 
-	rc = b->tops->probe(&a, why, sizeof(why));
-	if (rc) {
-		rb_err("transport %s cannot run here: %s", b->tops->name, why);
-		return agree(b, rc, "transport probe");
-	}
-	rc = agree(b, b->tops->open(&a, &b->tp), "transport open");
-	if (rc)
-		return rc;
-	b->tp->ops = b->tops;
-	rc = b->tops->get_addr(b->tp, blob, &len);
-	blobs = calloc((size_t)b->nranks, RB_TP_ADDR_MAX);
-	if (!rc && !blobs)
-		rc = -RB_ENOMEM;
-	rc = agree(b, rc, "transport address");
-	if (rc)
-		goto out;
-	rc = boot_rc(b, b->bops->allgather(b->boot, "transport addresses", blob,
-					   blobs, RB_TP_ADDR_MAX));
-	if (!rc)
-		rc = b->tops->connect(b->tp, blobs, RB_TP_ADDR_MAX);
-	rc = agree(b, rc, "transport connect");
-	if (rc)
-		goto out;
-	rc = boot_rc(b, b->bops->barrier(b->boot, "connected"));
-	if (!rc && b->tops->post_connect)
-		rc = b->tops->post_connect(b->tp);
-	rc = agree(b, rc, "transport post-connect");
-out:
-	free(blobs);
+	b->boot_failed |= b->links.boot_failed;
+	b->tp = b->links.tp;
 	return rc;
 }
 
@@ -266,8 +225,8 @@ static int build_barrier(struct bench *b)
 	struct rb_exec_args ea = {
 		.tp = b->tp,
 		.sched = &b->barrier_sched,
-		.send_mr = b->recv_mr,
-		.recv_mr = b->recv_mr,
+		.send_mr = b->links.recv_mr,
+		.recv_mr = b->links.recv_mr,
 		.dtype = b->o.dtype,
 		.op = b->o.op,
 		.hosts = b->hosts,
@@ -332,25 +291,10 @@ static int alloc_buffers(struct bench *b)
 {
 	struct rb_coll_sizes s;
 	size_t ts = rb_dtype_size(b->o.dtype);
-	size_t send_bytes;
-	size_t recv_bytes;
 	int rc;
 
 	b->desc->sizes(b->counts[b->ncounts - 1], b->rank, b->nranks, &s);
-	send_bytes = s.send_count * ts;
-	recv_bytes = s.recv_count * ts;
-	b->mem = rb_mem_find(RB_MEM_HOST);
-	rc = b->mem->alloc(send_bytes, &b->sendbuf);
-	rc = rc ? rc : b->mem->alloc(recv_bytes, &b->recvbuf);
-	rc = rc ? rc : b->mem->alloc(recv_bytes, &b->expected);
-	if (rc) {
-		rb_err("cannot allocate %zu + 2 x %zu bytes of buffers", send_bytes,
-		       recv_bytes);
-		return rc;
-	}
-	rc = rb_tp_mem_reg(b->tp, b->sendbuf, send_bytes, RB_MEM_HOST, &b->send_mr);
-	rc = rc ? rc : rb_tp_mem_reg(b->tp, b->recvbuf, recv_bytes, RB_MEM_HOST,
-				     &b->recv_mr);
+	rc = rb_links_buffers(&b->links, s.send_count * ts, s.recv_count * ts);
 	b->times = calloc((size_t)b->o.iters, sizeof(*b->times));
 	if (!rc && !b->times)
 		rc = -RB_ENOMEM;
@@ -371,8 +315,8 @@ static void *input_of(struct bench *b, int in_place,
 		      const struct rb_coll_sizes *s)
 {
 	if (!in_place)
-		return b->sendbuf;
-	return (char *)b->recvbuf + s->inplace_off * rb_dtype_size(b->o.dtype);
+		return b->links.sendbuf;
+	return (char *)b->links.recvbuf + s->inplace_off * rb_dtype_size(b->o.dtype);
 }
 
 static void fill_input(struct bench *b, int in_place, uint64_t count,
@@ -395,12 +339,13 @@ static int prepare(struct bench *b, uint64_t count, int in_place,
 		.op = b->o.op,
 		.in_place = in_place,
 		.chunk_bytes = b->o.chunk_bytes,
+		.topo = &b->links.topo,
 	};
 	struct rb_exec_args ea = {
 		.tp = b->tp,
 		.sched = &b->sched,
-		.send_mr = in_place ? NULL : b->send_mr,
-		.recv_mr = b->recv_mr,
+		.send_mr = in_place ? NULL : b->links.send_mr,
+		.recv_mr = b->links.recv_mr,
 		.inplace_off_bytes = s->inplace_off * rb_dtype_size(b->o.dtype),
 		.dtype = b->o.dtype,
 		.op = b->o.op,
@@ -410,9 +355,9 @@ static int prepare(struct bench *b, uint64_t count, int in_place,
 
 	*call = (struct rb_tp_coll){
 		.kind = b->kind,
-		.sendbuf = in_place ? (b->kind == RB_COLL_ALLREDUCE ? b->recvbuf : NULL)
-				    : b->sendbuf,
-		.recvbuf = b->recvbuf,
+		.sendbuf = in_place ? (b->kind == RB_COLL_ALLREDUCE ? b->links.recvbuf : NULL)
+				    : b->links.sendbuf,
+		.recvbuf = b->links.recvbuf,
 		.count = s->param_count,
 		.dtype = b->o.dtype,
 		.op = b->o.op,
@@ -455,13 +400,13 @@ static int measure(struct bench *b, uint64_t count, int in_place,
 	}
 	if (!rc && b->o.check) {
 		/* Fresh input: in-place iterations overwrote it. */
-		memset(b->recvbuf, 0xa5, s.recv_count * ts);
+		memset(b->links.recvbuf, 0xa5, s.recv_count * ts);
 		fill_input(b, in_place, count, &s, seed + 1);
 		rc = run_once(b, ex, &call);
 		if (!rc) {
-			rb_coll_fill_expected(b->kind, b->expected, count, b->o.dtype,
+			rb_coll_fill_expected(b->kind, b->links.expected, count, b->o.dtype,
 					      b->o.op, b->rank, b->nranks, seed + 1);
-			wrong = (int64_t)rb_coll_count_wrong(b->recvbuf, b->expected,
+			wrong = (int64_t)rb_coll_count_wrong(b->links.recvbuf, b->links.expected,
 							     s.recv_count, b->o.dtype);
 		}
 	}
@@ -540,7 +485,9 @@ static int open_report(struct bench *b, struct rb_run_meta *m)
 
 	snprintf(me.host, sizeof(me.host), "%s", b->hosts[b->rank]);
 	snprintf(me.tp_desc, sizeof(me.tp_desc), "%s", b->tp->desc);
+	rb_place_describe(&b->place, b->tp->rail);
 	snprintf(me.place, sizeof(me.place), "%s", b->place.text);
+	me.rail = b->tp->rail;
 	snprintf(me.place_json, sizeof(me.place_json), "%s", b->place.json);
 	b->infos = calloc((size_t)b->nranks, sizeof(*b->infos));
 	if (!b->infos)
@@ -551,8 +498,9 @@ static int open_report(struct bench *b, struct rb_run_meta *m)
 		return rc;
 	*m = (struct rb_run_meta){
 		.kind = b->kind,
-		.transport = b->tops->name,
+		.transport = b->o.transport,
 		.algo = b->algo_name,
+		.algo_note = b->auto_note,
 		.nranks = b->nranks,
 		.nnodes = b->nnodes,
 		.opts = &b->o,
@@ -574,7 +522,7 @@ static int choose_algo(struct bench *b)
 	if (!strcmp(b->o.algo, "native") && !has_native) {
 		if (b->rank == 0)
 			fprintf(stderr, "%s: invalid --algo 'native': transport %s has no library collectives\n",
-				b->prog, b->tops->name);
+				b->prog, b->o.transport);
 		return -RB_EINVAL;
 	}
 	b->native = has_native && (!strcmp(b->o.algo, "native") ||
@@ -594,11 +542,46 @@ static int choose_algo(struct bench *b)
 		if (!rb_coll_algo_find(b->kind, b->o.algo, &a)) {
 			if (b->rank == 0)
 				fprintf(stderr, "%s: invalid --algo '%s': for %s with transport %s expected %s%s\n",
-					b->prog, b->o.algo, b->desc->name, b->tops->name,
+					b->prog, b->o.algo, b->desc->name, b->o.transport,
 					rb_coll_algo_list(b->kind, names, sizeof(names)),
 					has_native ? ", native" : "");
 			return -RB_EINVAL;
 		}
+	}
+	return 0;
+}
+
+/* Once the topology is known: can the algorithm run here (hier refuses
+ * uneven ranks per node), and why does auto (not) pick hier. */
+static int check_algo(struct bench *b)
+{
+	struct rb_coll_args a = {
+		.kind = b->kind,
+		.rank = b->rank,
+		.nranks = b->nranks,
+		.count = b->counts[b->ncounts - 1],
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+		.topo = &b->links.topo,
+	};
+	const struct rb_coll_algo *al;
+	char why[256] = "";
+
+	if (b->native)
+		return 0;
+	al = rb_coll_algo_find(b->kind, b->o.algo, &a);
+	if (!strcmp(b->o.algo, "auto")) {
+		rb_coll_auto_why(&a, why, sizeof(why));
+		snprintf(b->auto_note, sizeof(b->auto_note), "%s%s%s",
+			 why[0] ? "auto does not pick hier: " : "auto picks hier",
+			 why, "");
+		return 0;
+	}
+	if (al && !al->supports(&a, why, sizeof(why))) {
+		if (b->rank == 0)
+			fprintf(stderr, "%s: invalid --algo '%s': %s\n", b->prog,
+				b->o.algo, why);
+		return -RB_EINVAL;
 	}
 	return 0;
 }
@@ -626,16 +609,8 @@ static void bench_free(struct bench *b)
 	rb_exec_destroy(b->barrier_ex);
 	rb_sched_free(&b->barrier_sched);
 	rb_sched_free(&b->sched);
-	if (b->tp) {
-		rb_tp_mem_dereg(b->tp, b->send_mr);
-		rb_tp_mem_dereg(b->tp, b->recv_mr);
-		rb_tp_close(b->tp);
-	}
-	if (b->mem) {
-		b->mem->free(b->sendbuf);
-		b->mem->free(b->recvbuf);
-		b->mem->free(b->expected);
-	}
+	rb_links_close(&b->links);
+	b->tp = NULL;
 	rb_report_free(b->report);
 	free(b->infos);
 	free(b->times);
@@ -669,8 +644,9 @@ static int run(struct bench *b, int *code_p)
 	b->tops = rb_tp_find(b->o.transport);
 	rc = rc ? rc : agree(b, plan_sizes(b), "size plan");
 	rc = rc ? rc : agree(b, choose_algo(b), "algorithm choice");
-	rc = rc ? rc : open_transport(b);
+	rc = rc ? rc : open_links(b);
 	rc = rc ? rc : agree(b, name_peers(b), "peer names");
+	rc = rc ? rc : agree(b, check_algo(b), "algorithm check");
 	rc = rc ? rc : agree(b, alloc_buffers(b), "buffer allocation");
 	rc = rc ? rc : agree(b, b->native ? 0 : build_barrier(b),
 			     "barrier setup");

@@ -39,14 +39,8 @@ enum opt_id {
 	O_RAILS,
 	O_BIND,
 	O_TOPO_XML,
-	O_NET_IF,
-	O_TCP_STREAMS,
-	O_TCP_PORT,
-	O_IB_DEV,
-	O_GID_INDEX,
-	O_TCLASS,
-	O_SL,
-	O_QPS,
+	/* Options owned by transports: O_TP + their index (rb_tp_opt_at). */
+	O_TP = 1000,
 };
 
 struct opt_def {
@@ -81,20 +75,14 @@ static const struct opt_def opt_table[] = {
 	{ "rails", NULL, O_RAILS, 1, "auto", "pick each rank's NIC from the topology rail map" },
 	{ "bind", NULL, O_BIND, 0, NULL, "bind each rank to the CPUs near its GPU/NIC" },
 	{ "topo-xml", NULL, O_TOPO_XML, 1, "FILE", "read the topology from an hwloc XML export" },
-	{ "net-if", NULL, O_NET_IF, 1, "IF[,IF..]", "tcp: interface, or one per local rank (k mod len)" },
-	{ "tcp-streams", NULL, O_TCP_STREAMS, 1, "N", "tcp: striped connections per peer (default 1)" },
-	{ "tcp-port", NULL, O_TCP_PORT, 1, "PORT", "tcp: first listening port (default any)" },
-	{ "ib-dev", NULL, O_IB_DEV, 1, "DEV[:PORT]", "ib/roce: verbs device and port" },
-	{ "gid-index", NULL, O_GID_INDEX, 1, "N", "roce: GID index (default: the RoCE v2 IPv4 GID)" },
-	{ "tclass", NULL, O_TCLASS, 1, "N", "roce: traffic class" },
-	{ "sl", NULL, O_SL, 1, "N", "ib: service level" },
-	{ "qps", NULL, O_QPS, 1, "N", "ib/roce: queue pairs per peer (default 1)" },
 	{ "verbose", NULL, O_VERBOSE, 0, NULL, "more diagnostics on stderr (repeatable)" },
 	{ "version", NULL, O_VERSION, 0, NULL, "print the version and exit" },
 	{ "help", NULL, O_HELP, 0, NULL, "print this help and exit" },
 };
 
-#define OPT_MAX (2 * RB_ARRAY_SIZE(opt_table) + 1)
+/* Transport rows come on top of the table's (and its aliases). */
+#define OPT_TP_MAX 64
+#define OPT_MAX (2 * RB_ARRAY_SIZE(opt_table) + OPT_TP_MAX + 1)
 
 void rb_opts_defaults(struct rb_opts *o)
 {
@@ -112,13 +100,6 @@ void rb_opts_defaults(struct rb_opts *o)
 		.transport = "shm",
 		.algo = "auto",
 		.in_place = 1,
-		.tp = {
-			.tcp_streams = 1,
-			.gid_index = -1,
-			.tclass = -1,
-			.sl = -1,
-			.qps_per_peer = 1,
-		},
 	};
 }
 
@@ -142,8 +123,25 @@ static void build_longopts(struct option *lo, char *shortopts, size_t slen)
 				shortopts[s++] = ':';
 		}
 	}
+	for (int i = 0; rb_tp_opt_at(i) && i < OPT_TP_MAX; i++) {
+		const struct rb_tp_opt *t = rb_tp_opt_at(i);
+
+		lo[n++] = (struct option){ .name = t->name, .has_arg = t->has_arg,
+					   .flag = NULL, .val = O_TP + i };
+	}
 	lo[n] = (struct option){ 0 };
 	shortopts[s] = '\0';
+}
+
+static void print_row(int id, const char *name, const char *metavar,
+		      const char *help)
+{
+	char left[64];
+
+	snprintf(left, sizeof(left), "%c%c%s--%s%s%s", id < 128 ? '-' : ' ',
+		 id < 128 ? id : ' ', id < 128 ? ", " : "  ", name,
+		 metavar ? " " : "", metavar ? metavar : "");
+	printf("  %-28s %s\n", left, help);
 }
 
 static void print_help(const char *prog)
@@ -155,17 +153,19 @@ static void print_help(const char *prog)
 	       "nccl-tests style table; results go to JSON and CSV with charts.\n\nOptions:\n");
 	for (size_t i = 0; i < RB_ARRAY_SIZE(opt_table); i++) {
 		const struct opt_def *d = &opt_table[i];
-		char left[64];
 
-		snprintf(left, sizeof(left), "%c%c%s--%s%s%s",
-			 d->id < 128 ? '-' : ' ', d->id < 128 ? d->id : ' ',
-			 d->id < 128 ? ", " : "  ", d->name,
-			 d->metavar ? " " : "", d->metavar ? d->metavar : "");
-		printf("  %-28s %s\n", left, d->help);
+		print_row(d->id, d->name, d->metavar, d->help);
 		if (d->alias)
 			printf("  %-28s (alias --%s)\n", "", d->alias);
 	}
-	printf("\nTransports built in: %s\n", rb_tp_list(tps, sizeof(tps)));
+	printf("\nTransport options:\n");
+	for (int i = 0; rb_tp_opt_at(i) && i < OPT_TP_MAX; i++) {
+		const struct rb_tp_opt *t = rb_tp_opt_at(i);
+
+		print_row(O_TP + i, t->name, t->metavar, t->help);
+	}
+	printf("\nTransports built in: %s; compose two as INTRA+INTER, e.g. shm+tcp\n",
+	       rb_tp_list(tps, sizeof(tps)));
 	printf("Exit status: 0 ok, 1 data errors or verdict failed, 2 usage or "
 	       "configuration error, 3 runtime failure.\n");
 }
@@ -289,18 +289,6 @@ static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
 			return bad(print, prog, "--rails '%s': only 'auto' is supported", arg);
 		o->rails = arg;
 		return 0;
-	case O_TCP_STREAMS:
-		return set_int(id, arg, 1, 64, &o->tp.tcp_streams, print, prog);
-	case O_TCP_PORT:
-		return set_int(id, arg, 1, 65535, &o->tp.tcp_port, print, prog);
-	case O_GID_INDEX:
-		return set_int(id, arg, 0, 4096, &o->tp.gid_index, print, prog);
-	case O_TCLASS:
-		return set_int(id, arg, 0, 255, &o->tp.tclass, print, prog);
-	case O_SL:
-		return set_int(id, arg, 0, 15, &o->tp.sl, print, prog);
-	case O_QPS:
-		return set_int(id, arg, 1, 64, &o->tp.qps_per_peer, print, prog);
 	default:
 		return 1;	/* not a valued option: caller handles it */
 	}
@@ -332,12 +320,6 @@ static int parse_flag(struct rb_opts *o, int id, const char *arg)
 		return 0;
 	case O_TOPO_XML:
 		o->topo_xml = arg;
-		return 0;
-	case O_NET_IF:
-		o->tp.net_if = arg;
-		return 0;
-	case O_IB_DEV:
-		o->tp.ib_dev = arg;
 		return 0;
 	case O_VERBOSE:
 		o->verbose++;
@@ -381,6 +363,13 @@ int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
 				return bad(print, prog, "option '-%c' (see --help)", optopt);
 			return bad(print, prog, "option '%s' (see --help)", what);
 		}
+		if (c >= O_TP) {
+			char twhy[256] = "";
+
+			if (rb_tp_opt_parse(c - O_TP, optarg, twhy, sizeof(twhy)))
+				return bad(print, prog, "%s", twhy);
+			continue;
+		}
 		rc = parse_one(o, c, optarg, print, prog);
 		if (rc == 1)
 			rc = parse_flag(o, c, optarg);
@@ -413,8 +402,8 @@ int rb_opts_validate(const struct rb_opts *o, char *why, size_t len)
 	if (!rb_tp_find(o->transport)) {
 		char tps[256];
 
-		snprintf(why, len, "--transport '%s': not one of %s", o->transport,
-			 rb_tp_list(tps, sizeof(tps)));
+		snprintf(why, len, "--transport '%s': not one of %s, nor two of them as INTRA+INTER (e.g. shm+tcp)",
+			 o->transport, rb_tp_list(tps, sizeof(tps)));
 		return -RB_EINVAL;
 	}
 	return 0;

@@ -35,13 +35,11 @@ int rb_place_init(const struct rb_opts *o, int local_rank, int local_nranks,
 	pl->line_gbps = p.nic_gbps;
 	snprintf(pl->netdev, sizeof(pl->netdev), "%s", p.netdev);
 	snprintf(pl->ibdev, sizeof(pl->ibdev), "%s", p.nic);
-	snprintf(pl->text, sizeof(pl->text),
-		 "gpu %s%.31s rail %d nic %.40s%s%.40s cpus %.60s numa %d%s",
-		 p.gpu >= 0 ? "" : "-", p.gpu >= 0 ? p.gpu_busid : "", p.rail,
-		 p.nic[0] ? p.nic : "", p.nic[0] && p.netdev[0] ? "/" : "",
-		 p.netdev[0] ? p.netdev : (p.nic[0] ? "" : "-"),
-		 p.cpuset[0] ? p.cpuset : "-", p.numa,
-		 o->bind ? " (bound)" : "");
+	snprintf(pl->gpu, sizeof(pl->gpu), "%.39s", p.gpu >= 0 ? p.gpu_busid : "-");
+	snprintf(pl->cpus, sizeof(pl->cpus), "%.63s", p.cpuset[0] ? p.cpuset : "-");
+	pl->numa = p.numa;
+	pl->bound = o->bind;
+	rb_place_describe(pl, -1);
 	if (o->bind) {
 		rc = rb_topo_bind(t, &p);
 		if (rc) {
@@ -62,6 +60,28 @@ int rb_place_init(const struct rb_opts *o, int local_rank, int local_nranks,
 out:
 	rb_topo_free(t);
 	return rc;
+}
+
+void rb_place_describe(struct rb_place *pl, int rail)
+{
+	char r[64];
+
+	if (rail >= 0 && pl->have && pl->rail >= 0 && rail != pl->rail)
+		snprintf(r, sizeof(r), "rail %d (topology: rail %d)", rail,
+			 pl->rail);
+	else if (rail >= 0 || (pl->have && pl->rail >= 0))
+		snprintf(r, sizeof(r), "rail %d", rail >= 0 ? rail : pl->rail);
+	else
+		snprintf(r, sizeof(r), "rail -");
+	if (!pl->have) {
+		snprintf(pl->text, sizeof(pl->text), "%s", rail >= 0 ? r : "");
+		return;
+	}
+	snprintf(pl->text, sizeof(pl->text),
+		 "gpu %.39s %.40s nic %.40s%s%.40s cpus %.60s numa %d%s", pl->gpu, r,
+		 pl->ibdev[0] ? pl->ibdev : "", pl->ibdev[0] && pl->netdev[0] ? "/" : "",
+		 pl->netdev[0] ? pl->netdev : (pl->ibdev[0] ? "" : "-"),
+		 pl->cpus, pl->numa, pl->bound ? " (bound)" : "");
 }
 
 int rb_place_cross_check(const char *summaries, size_t stride,

@@ -27,7 +27,7 @@ struct rb_report {
 	const struct rb_coll_desc *desc;
 	json_t *root;		/* the whole JSON document */
 	json_t *records;	/* borrowed from root */
-	char base[PATH_MAX];	/* <dir>/<collective>-<transport>, "" = no files */
+	char base[PATH_MAX];	/* <dir>/<collective>-<transport>-<algo>, "" = no files */
 	double busbw_sum;
 	int nrows;
 	double peak_busbw;
@@ -85,9 +85,10 @@ static json_t *meta_json(const struct rb_run_meta *m)
 	snprintf(hwv, sizeof(hwv), "%u.%u.%u", hv >> 16, (hv >> 8) & 0xff, hv & 0xff);
 	for (int i = 0; i < m->nranks; i++) {
 		const struct rb_rank_info *ri = &m->ranks[i];
-		json_t *jr = json_pack("{s:i, s:s, s:i, s:s}", "rank", ri->rank,
+		json_t *jr = json_pack("{s:i, s:s, s:i, s:s, s:i}", "rank", ri->rank,
 				       "host", ri->host, "pid", ri->pid,
-				       "transport_desc", ri->tp_desc);
+				       "transport_desc", ri->tp_desc,
+				       "rail", ri->rail);
 		int seen = 0;
 
 		if (ri->place_json[0]) {
@@ -105,6 +106,8 @@ static json_t *meta_json(const struct rb_run_meta *m)
 	json_object_set_new(meta, "collective", json_string(rb_coll_kind_name(m->kind)));
 	json_object_set_new(meta, "transport", json_string(m->transport));
 	json_object_set_new(meta, "algo", json_string(m->algo));
+	if (m->algo_note && m->algo_note[0])
+		json_object_set_new(meta, "algo_note", json_string(m->algo_note));
 	json_object_set_new(meta, "nranks", json_integer(m->nranks));
 	json_object_set_new(meta, "nnodes", json_integer(m->nnodes));
 	json_object_set_new(meta, "dtype", json_string(rb_dtype_name(o->dtype)));
@@ -254,6 +257,8 @@ static void print_preamble(const struct rb_report *r)
 	       m->nnodes, m->nnodes == 1 ? "" : "s", rb_dtype_name(o->dtype),
 	       redop_col(r), o->iters, o->warmup_iters, o->check ? "on" : "off",
 	       o->timeout_ms / 1000);
+	if (m->algo_note && m->algo_note[0])
+		printf("# algorithm: %s\n", m->algo_note);
 	printf("# MPI: %s\n", m->mpi_library);
 	for (int i = 0; i < m->nranks; i++) {
 		const struct rb_rank_info *ri = &m->ranks[i];
@@ -299,8 +304,8 @@ int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
 			rb_report_free(r);
 			return -RB_ESYS;
 		}
-		snprintf(r->base, sizeof(r->base), "%s/%s-%s", m->results_dir,
-			 rb_coll_kind_name(m->kind), m->transport);
+		snprintf(r->base, sizeof(r->base), "%s/%s-%s-%s", m->results_dir,
+			 rb_coll_kind_name(m->kind), m->transport, m->algo);
 	}
 	print_preamble(r);
 	fflush(stdout);

@@ -92,11 +92,21 @@ for c in $COLLS; do
 	done
 done
 
+# result FILE-EXT: the results file of collective $c over transport $t
+# (named <collective>-<transport>-<algo>), or nothing.
+result() {
+	local f
+	for f in "$dir/$c-$t-"*."$1"; do
+		[ -s "$f" ] && { echo "$f"; return; }
+	done
+}
+
 # shm vs mpi overlay per collective (both runs must have produced a CSV).
 for c in $COLLS; do
 	csvs=()
 	for t in $TRANSPORTS; do
-		[ -s "$dir/$c-$t.csv" ] && csvs+=("$dir/$c-$t.csv")
+		csv=$(result csv)
+		[ -n "$csv" ] && csvs+=("$csv")
 	done
 	if [ ${#csvs[@]} -ge 2 ]; then
 		"$ROOT/scripts/rb-plot.sh" -o "$dir/compare-$c" "${csvs[@]}" ||
@@ -115,7 +125,7 @@ failed=0 wrong_any=0
 	printf '# %-10s %-9s %8s %14s %12s %7s %6s\n' "" "" "" "(GB/s)" "(B)" "" "(s)"
 	for c in $COLLS; do
 		for t in $TRANSPORTS; do
-			json=$dir/$c-$t.json
+			json=$(result json)
 			rc=${status[$c-$t]}
 			peak=- at=- wrong=- note=
 			if [ -s "$json" ] && jq -e . "$json" >/dev/null 2>&1; then
@@ -149,7 +159,7 @@ failed=0 wrong_any=0
 	done
 	echo "#"
 	echo "# files: $dir/"
-	echo "#   <collective>-<transport>.{csv,json,log}, <collective>-<transport>-{busbw,time}.{png,svg}"
+	echo "#   <collective>-<transport>-<algo>.{csv,json}, <collective>-<transport>-<algo>-{busbw,time}.{png,svg}, <collective>-<transport>.log"
 	echo "#   compare-<collective>-{busbw,time}.{png,svg}: shm vs mpi"
 	echo "#   format: docs/results.md"
 } >"$dir/summary.txt"

@@ -274,9 +274,13 @@ static int ibv_post_check(struct ibv_tp *t, int peer, struct rb_tp_mr *mr,
 			  size_t off, size_t len, struct rb_tp_req *req)
 {
 	if (peer < 0 || peer >= t->pub.nranks || !mr || off > mr->len ||
-	    len > mr->len - off) {
-		rb_err("%s: bad request: peer %d, offset %zu, length %zu, buffer %zu",
-		       t->pub.ops->name, peer, off, len, mr ? mr->len : 0);
+	    len > mr->len - off ||
+	    (peer != t->pub.rank && !ibv_serves(t, peer))) {
+		rb_err("%s: bad request: peer %d, offset %zu, length %zu, buffer %zu%s",
+		       t->pub.ops->name, peer, off, len, mr ? mr->len : 0,
+		       peer >= 0 && peer < t->pub.nranks && peer != t->pub.rank &&
+				       !ibv_serves(t, peer) ?
+			       " (not a peer of this link)" : "");
 		return -RB_EINVAL;
 	}
 	if (peer != t->pub.rank &&
@@ -549,19 +553,56 @@ static void ibv_close(struct rb_tp *tp)
 	free(t);
 }
 
-/* Reads --qps, --tclass, --sl. \return 0 or -RB_EINVAL. */
-static int ibv_read_opts(struct ibv_tp *t, const struct rb_tp_opts *o)
+struct ibv_cfg rb_ibv_cfg = { .gid_index = -1, .tclass = -1, .sl = -1, .qps = 1 };
+
+enum ibv_opt_id { IBV_OPT_DEV, IBV_OPT_GID, IBV_OPT_TCLASS, IBV_OPT_SL, IBV_OPT_QPS };
+
+static const struct rb_tp_opt ibv_options[] = {
+	{ "ib-dev", IBV_OPT_DEV, 1, "DEV[:PORT]", "ib/roce: verbs device and port (default: the rail NIC, else the first active port)" },
+	{ "gid-index", IBV_OPT_GID, 1, "N", "roce: GID index (default: the RoCE v2 IPv4 GID); ib: use a GRH with this GID" },
+	{ "tclass", IBV_OPT_TCLASS, 1, "N", "roce: traffic class 0..255" },
+	{ "sl", IBV_OPT_SL, 1, "N", "ib: service level 0..15" },
+	{ "qps", IBV_OPT_QPS, 1, "N", "ib/roce: data queue pairs per peer, striped (default 1)" },
+	{ 0 },
+};
+
+static int ibv_parse_opt(int id, const char *arg, char *why, size_t len)
 {
-	t->nqps = o && o->qps_per_peer > 0 ? o->qps_per_peer : 1;
-	t->nqp_all = t->nqps + 1;
-	t->tclass = o ? o->tclass : -1;
-	t->sl = o ? o->sl : -1;
-	if (t->nqps > IBV_MAX_QPS || t->tclass > 255 || t->sl > 15) {
-		rb_err("%s: --qps %d (1..%d), --tclass %d (0..255), --sl %d (0..15): out of range",
-		       t->pub.ops->name, t->nqps, IBV_MAX_QPS, t->tclass,
-		       t->sl);
+	static const struct { int lo, hi; const char *name; } lim[] = {
+		[IBV_OPT_GID] = { 0, 4096, "gid-index" },
+		[IBV_OPT_TCLASS] = { 0, 255, "tclass" },
+		[IBV_OPT_SL] = { 0, 15, "sl" },
+		[IBV_OPT_QPS] = { 1, IBV_MAX_QPS, "qps" },
+	};
+	int *dst[] = {
+		[IBV_OPT_GID] = &rb_ibv_cfg.gid_index,
+		[IBV_OPT_TCLASS] = &rb_ibv_cfg.tclass,
+		[IBV_OPT_SL] = &rb_ibv_cfg.sl,
+		[IBV_OPT_QPS] = &rb_ibv_cfg.qps,
+	};
+	char *end;
+	long v;
+
+	if (id == IBV_OPT_DEV) {
+		if (!*arg || *arg == ':') {
+			snprintf(why, len, "--ib-dev '%s': expected DEV or DEV:PORT, e.g. mlx5_0:1", arg);
+			return -RB_EINVAL;
+		}
+		rb_ibv_cfg.ib_dev = arg;
+		return 0;
+	}
+	if (id < IBV_OPT_GID || id > IBV_OPT_QPS) {
+		snprintf(why, len, "verbs option %d unknown", id);
 		return -RB_EINVAL;
 	}
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lim[id].lo || v > lim[id].hi) {
+		snprintf(why, len, "--%s '%s': expected an integer in %d..%d",
+			 lim[id].name, arg, lim[id].lo, lim[id].hi);
+		return -RB_EINVAL;
+	}
+	*dst[id] = (int)v;
 	return 0;
 }
 
@@ -580,9 +621,12 @@ static int ibv_open_common(enum ibv_flavor fl, const struct rb_tp_ops *ops,
 	t->flavor = fl;
 	t->host = args->host;
 	t->hosts = args->hosts;
-	rc = ibv_read_opts(t, args->opts);
-	if (rc)
-		goto out_free;
+	t->serve = args->serve;
+	t->pub.rail = args->rail_ibdev && !rb_ibv_cfg.ib_dev ? args->rail : -1;
+	t->nqps = rb_ibv_cfg.qps;
+	t->nqp_all = t->nqps + 1;
+	t->tclass = rb_ibv_cfg.tclass;
+	t->sl = rb_ibv_cfg.sl;
 	rc = ibv_dev_open(fl, args, &t->ctx, &t->sel);
 	if (rc)
 		goto out_free;
@@ -655,6 +699,8 @@ static int roce_open(const struct rb_tp_args *args, struct rb_tp **tp_p)
 
 const struct rb_tp_ops rb_ib_ops = {
 	.name = "ib",
+	.options = ibv_options,
+	.parse_opt = ibv_parse_opt,
 	.summary = "InfiniBand verbs: RC QPs, LID addressing, RDMA write",
 	.probe = ib_probe,
 	.open = ib_open,
@@ -671,6 +717,8 @@ const struct rb_tp_ops rb_ib_ops = {
 
 const struct rb_tp_ops rb_roce_ops = {
 	.name = "roce",
+	.options = ibv_options,
+	.parse_opt = ibv_parse_opt,
 	.summary = "RoCE verbs: RC QPs, RoCE v2 GID of the netdev's IPv4 address, RDMA write",
 	.probe = roce_probe,
 	.open = roce_open,

@@ -100,8 +100,20 @@ struct ibv_mr_h {
 	struct ibv_mr *mr;
 };
 
+/* The verbs options (--ib-dev, --gid-index, --tclass, --sl, --qps), shared
+ * by ib and roce, set by their parse_opt before any transport is opened. */
+struct ibv_cfg {
+	const char *ib_dev;	/* DEV[:PORT], NULL = automatic */
+	int gid_index;		/* -1 = automatic */
+	int tclass;		/* -1 = default */
+	int sl;			/* -1 = default */
+	int qps;		/* data QPs per peer */
+};
+extern struct ibv_cfg rb_ibv_cfg;
+
 struct ibv_tp {
 	struct rb_tp pub;
+	const unsigned char *serve;	/* peer set (rb_tp_args), may be NULL */
 	enum ibv_flavor flavor;
 	const char *host;
 	const char *const *hosts;
@@ -130,6 +142,12 @@ struct ibv_tp {
 
 extern const struct rb_tp_ops rb_ib_ops;
 extern const struct rb_tp_ops rb_roce_ops;
+
+/* \return 1 when this rank has queue pairs to peer p (not itself). */
+static inline int ibv_serves(const struct ibv_tp *t, int p)
+{
+	return p != t->pub.rank && (!t->serve || t->serve[p]);
+}
 
 /* wr_id tags (low 2 bits). */
 #define IBV_WR_RECV 0u

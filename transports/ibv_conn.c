@@ -124,7 +124,7 @@ static int ibv_peer_setup(struct ibv_tp *t, int p)
 	pe->rqpn = calloc((size_t)t->nqp_all, sizeof(*pe->rqpn));
 	if (!pe->qp || !pe->sq_used || !pe->rqpn)
 		return -RB_ENOMEM;
-	if (p == t->pub.rank)
+	if (!ibv_serves(t, p))
 		return 0;
 	for (int q = 0; q < t->nqp_all; q++) {
 		pe->qp[q] = ibv_qp_new(t);
@@ -356,7 +356,7 @@ int ibv_conn_connect(struct ibv_tp *t, const void *blobs, size_t stride)
 	for (int p = 0; p < t->pub.nranks; p++) {
 		struct ibv_peer *pe = &t->peers[p];
 
-		if (p == t->pub.rank)
+		if (!ibv_serves(t, p))
 			continue;
 		rc = ibv_check_remote(t, p, (const struct ibv_addr *)(
 					   (const char *)blobs + (size_t)p * stride));

@@ -164,7 +164,7 @@ static void ibv_orphan_netdevs(char *buf, size_t len)
 static int ibv_pick_gid(struct ibv_context *ctx, const struct rb_tp_args *args,
 			struct ibv_port_sel *sel)
 {
-	int want = args->opts ? args->opts->gid_index : -1;
+	int want = rb_ibv_cfg.gid_index;
 	int best = -1, best_score = -1;
 
 	for (int i = 0; i < sel->attr.gid_tbl_len; i++) {
@@ -305,7 +305,7 @@ static struct ibv_context *ibv_select(enum ibv_flavor fl,
 				      struct ibv_port_sel *sel, char *why,
 				      size_t len)
 {
-	const char *spec = args->opts ? args->opts->ib_dev : NULL;
+	const char *spec = rb_ibv_cfg.ib_dev;
 	char seen[512] = "";
 	char dev[64];
 	int port = 0;
@@ -352,9 +352,9 @@ int ibv_dev_open(enum ibv_flavor fl, const struct rb_tp_args *args,
 			ibv_close_device(ctx);
 			return rc;
 		}
-	} else if (args->opts && args->opts->gid_index >= 0) {
+	} else if (rb_ibv_cfg.gid_index >= 0) {
 		/* IB: a GID (GRH) only when asked for, e.g. across subnets */
-		sel->gid_index = args->opts->gid_index;
+		sel->gid_index = rb_ibv_cfg.gid_index;
 		if (ibv_query_gid(ctx, (uint8_t)sel->port, sel->gid_index,
 				  &sel->gid)) {
 			rb_err("ib: GID index %d does not exist on %s:%d",

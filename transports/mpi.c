@@ -67,6 +67,7 @@ static int mpi_open(const struct rb_tp_args *args, struct rb_tp **tp_p)
 	m->tp.rank = args->rank;
 	m->tp.nranks = args->nranks;
 	m->tp.timeout_ms = args->timeout_ms;
+	m->tp.rail = -1;
 	MPI_Get_library_version(lib, &len);
 	lib[strcspn(lib, "\n")] = '\0';
 	for (char *c = lib; *c; c++)

@@ -434,6 +434,11 @@ static int shm_req_init(struct shm_tp *st, int peer, struct rb_tp_mr *mr,
 		       peer, off, len, mr ? mr->len : 0);
 		return -RB_EINVAL;
 	}
+	if (!st->peers[peer].served) {
+		rb_err("shm: rank %d (host %s) is not a peer of this link (another node, or not in its peer set)",
+		       peer, st->peers[peer].host);
+		return -RB_EINVAL;
+	}
 	if (st->peers[peer].gone) {
 		rb_err("shm: rank %d (host %s) is gone; request refused", peer,
 		       st->peers[peer].host);
@@ -496,9 +501,10 @@ static void shm_peer_desc(struct rb_tp *tp, int peer, char *buf, size_t len)
 
 const struct rb_tp_ops rb_shm_ops = {
 	.name = "shm",
-	.summary = "POSIX shared memory FIFOs between the ranks of one node",
+	.summary = "POSIX shared memory FIFOs between the ranks of a node",
 	.caps = 0,
 	.probe = rb_shm_probe,
+	.reach = rb_shm_reach,
 	.open = rb_shm_open,
 	.get_addr = rb_shm_get_addr,
 	.connect = rb_shm_connect,

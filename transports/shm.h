@@ -13,7 +13,7 @@
 extern const struct rb_tp_ops rb_shm_ops;
 
 #define SHM_MAGIC 0x72627368u		/* "rbsh" */
-#define SHM_VERSION 1u
+#define SHM_VERSION 2u
 #define SHM_LINE 64
 #define SHM_NSLOTS 8u
 #define SHM_SLOT_MAX (256u * 1024)	/* payload bytes per slot */
@@ -65,7 +65,7 @@ struct shm_seg_hdr {
 	uint32_t magic;
 	uint32_t version;
 	int32_t rank;
-	int32_t nranks;
+	int32_t nfifos;		/* one per rank of the node */
 	int32_t pid;
 	uint32_t nslots;
 	uint64_t slot_bytes;	/* payload per slot */
@@ -114,6 +114,7 @@ struct shm_peer {
 	int32_t pid;
 	unsigned long long start_time;	/* /proc/PID/stat field 22 */
 	int pid_ok;			/* same pid namespace: pid usable */
+	int served;			/* connected: on this node, in the peer set */
 	int gone;
 	char host[SHM_HOST_MAX];
 };
@@ -121,6 +122,9 @@ struct shm_peer {
 struct shm_tp {
 	struct rb_tp tp;
 	struct shm_peer *peers;		/* [nranks] */
+	int *fifo_of;			/* [nranks] FIFO index, -1 elsewhere */
+	int nfifos;			/* ranks on this node */
+	int nserved;			/* peers connected, self excluded */
 	struct shm_seg_hdr *seg;
 	size_t seg_bytes;
 	char seg_name[SHM_NAME_MAX];
@@ -158,14 +162,15 @@ static inline struct shm_tp *shm_of(struct rb_tp *tp)
 /* shm_seg.c. Each returns 0 or -RB_E* after logging the cause, like the
  * rb_tp_ops members they implement. */
 
-/* 0 when every rank is on this rank's node, else -RB_EINVAL naming the
- * first rank that is elsewhere in why. */
+/* Always 0: shm runs wherever POSIX shared memory does. */
 int rb_shm_probe(const struct rb_tp_args *args, char *why, size_t len);
+/* 1 when peer is on this rank's node. */
+int rb_shm_reach(const struct rb_tp_args *args, int peer);
 /* Creates this rank's segment (unique name per run) and the state. */
 int rb_shm_open(const struct rb_tp_args *args, struct rb_tp **tp_p);
 int rb_shm_get_addr(struct rb_tp *tp, void *blob, size_t *len_p);
-/* Maps every peer's segment and tells each whether we can read its memory
- * directly (CMA). */
+/* Maps the segment of every peer it serves and tells each whether we can
+ * read its memory directly (CMA). */
 int rb_shm_connect(struct rb_tp *tp, const void *blobs, size_t stride);
 /* Unlinks our segment name: every peer has mapped it by now. */
 int rb_shm_post_connect(struct rb_tp *tp);

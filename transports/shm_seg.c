@@ -19,25 +19,42 @@
 
 #include "transports/shm.h"
 
-/* \return 0 if every rank is on this rank's node, else -RB_EINVAL with the
- * first rank that is elsewhere described in why. */
-static int shm_check_node(const struct rb_tp_args *args, char *why, size_t len)
+static int shm_same_node(const struct rb_tp_args *args, int peer)
 {
-	for (int r = 0; r < args->nranks; r++) {
-		if (args->node_of[r] == args->node_of[args->rank])
-			continue;
-		snprintf(why, len,
-			 "shm: rank %d (host %s) is on another node than rank %d (host %s); shm needs every rank on one node",
-			 r, args->hosts ? args->hosts[r] : "?", args->rank,
-			 args->host ? args->host : "?");
-		return -RB_EINVAL;
-	}
-	return 0;
+	return !args->node_of || args->node_of[peer] == args->node_of[args->rank];
+}
+
+int rb_shm_reach(const struct rb_tp_args *args, int peer)
+{
+	return shm_same_node(args, peer);
 }
 
 int rb_shm_probe(const struct rb_tp_args *args, char *why, size_t len)
 {
-	return shm_check_node(args, why, len);
+	(void)args;
+	(void)why;
+	(void)len;
+	return 0;
+}
+
+/* FIFO of every rank in the segments of this node: its index among the
+ * node's ranks (all of them, served or not, so that every segment of the
+ * node has the same layout); -1 for ranks elsewhere. \return the number
+ * of FIFOs. */
+static int shm_fifo_map(const struct rb_tp_args *args, int *fifo_of)
+{
+	int n = 0;
+
+	for (int r = 0; r < args->nranks; r++)
+		fifo_of[r] = shm_same_node(args, r) ? n++ : -1;
+	return n;
+}
+
+/* \return 1 if this rank talks to r over shm (itself included). */
+static int shm_serves(const struct rb_tp_args *args, int r)
+{
+	return r == args->rank ||
+	       (shm_same_node(args, r) && rb_tp_args_serves(args, r));
 }
 
 /* \return the inode number of /proc/self/ns/pid, 0 if unreadable. */
@@ -103,24 +120,25 @@ static size_t shm_fifo_stride(size_t slot_stride)
 	return ctl + SHM_NSLOTS * slot_stride;
 }
 
-static struct shm_fifo *shm_fifo_at(struct shm_seg_hdr *seg, int src)
+/* FIFO number idx (fifo_of[src]) of a segment. */
+static struct shm_fifo *shm_fifo_at(struct shm_seg_hdr *seg, int idx)
 {
 	return (struct shm_fifo *)((char *)seg + seg->fifo_off +
-				   (size_t)src * seg->fifo_stride);
+				   (size_t)idx * seg->fifo_stride);
 }
 
-static char *shm_slots_at(struct shm_seg_hdr *seg, int src)
+static char *shm_slots_at(struct shm_seg_hdr *seg, int idx)
 {
 	size_t ctl = (sizeof(struct shm_fifo) + SHM_LINE - 1) &
 		     ~(size_t)(SHM_LINE - 1);
 
-	return (char *)shm_fifo_at(seg, src) + ctl;
+	return (char *)shm_fifo_at(seg, idx) + ctl;
 }
 
 /* Creates, sizes and maps this rank's segment with a per-run unique name. */
 static int shm_seg_create(struct shm_tp *st, const struct rb_tp_args *args)
 {
-	size_t slot_bytes = shm_slot_bytes(args->nranks);
+	size_t slot_bytes = shm_slot_bytes(st->nfifos);
 	size_t fifo_stride;
 	uint64_t token = 0;
 	void *p;
@@ -129,7 +147,7 @@ static int shm_seg_create(struct shm_tp *st, const struct rb_tp_args *args)
 
 	st->slot_stride = SHM_LINE + slot_bytes;
 	fifo_stride = shm_fifo_stride(st->slot_stride);
-	st->seg_bytes = 4096 + (size_t)args->nranks * fifo_stride;
+	st->seg_bytes = 4096 + (size_t)st->nfifos * fifo_stride;
 	if (getrandom(&token, sizeof(token), 0) != sizeof(token))
 		token = rb_time_ns();
 	snprintf(st->seg_name, sizeof(st->seg_name),
@@ -160,7 +178,7 @@ static int shm_seg_create(struct shm_tp *st, const struct rb_tp_args *args)
 		.magic = SHM_MAGIC,
 		.version = SHM_VERSION,
 		.rank = args->rank,
-		.nranks = args->nranks,
+		.nfifos = st->nfifos,
 		.pid = (int32_t)getpid(),
 		.nslots = SHM_NSLOTS,
 		.slot_bytes = slot_bytes,
@@ -186,29 +204,31 @@ static int shm_ncpus(void)
 
 int rb_shm_open(const struct rb_tp_args *args, struct rb_tp **tp_p)
 {
-	char why[256];
 	const char *env = getenv("RB_SHM_CMA");
 	struct shm_tp *st;
 	int rc;
 
-	rc = shm_check_node(args, why, sizeof(why));
-	if (rc) {
-		rb_err("%s", why);
-		return rc;
-	}
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -RB_ENOMEM;
 	st->peers = calloc((size_t)args->nranks, sizeof(*st->peers));
-	if (!st->peers) {
+	st->fifo_of = calloc((size_t)args->nranks, sizeof(*st->fifo_of));
+	if (!st->peers || !st->fifo_of) {
+		free(st->peers);
 		free(st);
 		return -RB_ENOMEM;
+	}
+	st->nfifos = shm_fifo_map(args, st->fifo_of);
+	for (int r = 0; r < args->nranks; r++) {
+		st->peers[r].served = shm_serves(args, r);
+		st->nserved += st->peers[r].served && r != args->rank;
 	}
 	st->tp = (struct rb_tp){
 		.ops = &rb_shm_ops,
 		.rank = args->rank,
 		.nranks = args->nranks,
 		.timeout_ms = args->timeout_ms,
+		.rail = -1,
 	};
 	for (int r = 0; r < args->nranks; r++)
 		snprintf(st->peers[r].host, SHM_HOST_MAX, "%s",
@@ -278,7 +298,7 @@ static int shm_seg_map(struct shm_tp *st, int r, const struct shm_addr *a)
 	st->peers[r].seg = seg;
 	st->peers[r].seg_bytes = a->seg_bytes;
 	if (seg->magic != SHM_MAGIC || seg->rank != r ||
-	    seg->nranks != st->tp.nranks || seg->bytes != a->seg_bytes ||
+	    seg->nfifos != st->nfifos || seg->bytes != a->seg_bytes ||
 	    seg->pid != a->pid) {
 		rb_err("shm: segment %s does not belong to rank %d of this run",
 		       a->name, r);
@@ -335,10 +355,10 @@ static int shm_connect_peer(struct shm_tp *st, int r, const struct shm_addr *a)
 		if (rc)
 			return rc;
 	}
-	p->tx = shm_fifo_at(p->seg, st->tp.rank);
-	p->tx_slots = shm_slots_at(p->seg, st->tp.rank);
-	p->rx = shm_fifo_at(st->seg, r);
-	p->rx_slots = shm_slots_at(st->seg, r);
+	p->tx = shm_fifo_at(p->seg, st->fifo_of[st->tp.rank]);
+	p->tx_slots = shm_slots_at(p->seg, st->fifo_of[st->tp.rank]);
+	p->rx = shm_fifo_at(st->seg, st->fifo_of[r]);
+	p->rx_slots = shm_slots_at(st->seg, st->fifo_of[r]);
 	/* Tell r whether we read its large messages in place. */
 	atomic_store_explicit(&p->rx->cma,
 			      shm_cma_works(st, r, a) ? SHM_CMA_OK : SHM_CMA_NO,
@@ -355,6 +375,8 @@ int rb_shm_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 	for (int r = 0; r < tp->nranks; r++) {
 		struct shm_addr a;
 
+		if (!st->peers[r].served)
+			continue;
 		memcpy(&a, (const char *)blobs + (size_t)r * stride, sizeof(a));
 		rc = shm_connect_peer(st, r, &a);
 		if (rc)
@@ -366,7 +388,7 @@ int rb_shm_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 			 "shm %u-slot x %" PRIu64 " KiB fifo, CMA from %u KiB%s",
 			 SHM_NSLOTS, st->seg->slot_bytes / 1024,
 			 SHM_CMA_MIN / 1024,
-			 ncma < tp->nranks ? " (some peers)" : "");
+			 ncma < st->nserved + 1 ? " (some peers)" : "");
 	return 0;
 }
 
@@ -419,6 +441,7 @@ void rb_shm_close(struct rb_tp *tp)
 	if (st->seg)
 		munmap(st->seg, st->seg_bytes);
 	free(st->peers);
+	free(st->fifo_of);
 	free(st);
 }
 

@@ -269,9 +269,13 @@ static int tcp_post(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 	uint64_t idx;
 	int nchunks;
 
-	if (peer < 0 || peer >= tp->nranks || off + len > mr->len) {
-		rb_err("tcp: invalid %s to rank %d (offset %zu, %zu bytes, buffer %zu)",
-		       tx ? "send" : "receive", peer, off, len, mr->len);
+	if (peer < 0 || peer >= tp->nranks || off + len > mr->len ||
+	    (peer != tp->rank && !rb_tp_args_serves(&t->args, peer))) {
+		rb_err("tcp: invalid %s to rank %d (offset %zu, %zu bytes, buffer %zu%s)",
+		       tx ? "send" : "receive", peer, off, len, mr->len,
+		       peer >= 0 && peer < tp->nranks && peer != tp->rank &&
+				       !rb_tp_args_serves(&t->args, peer) ?
+			       "; not a peer of this link" : "");
 		return -RB_EINVAL;
 	}
 	if (peer == tp->rank) {
@@ -456,8 +460,7 @@ static uint64_t tcp_spin_ns(const struct rb_tp_args *a)
 
 static int tcp_alloc(const struct rb_tp_args *args, struct tcp_tp **t_p)
 {
-	const struct rb_tp_opts *o = args->opts;
-	int ns = o && o->tcp_streams > 0 ? o->tcp_streams : 1;
+	int ns = rb_tcp_cfg.streams > 0 ? rb_tcp_cfg.streams : 1;
 	struct tcp_tp *t;
 
 	if (ns > TCP_MAX_STREAMS) {
@@ -488,13 +491,14 @@ static int tcp_alloc(const struct rb_tp_args *args, struct tcp_tp **t_p)
 	t->base.rank = args->rank;
 	t->base.nranks = args->nranks;
 	t->base.timeout_ms = args->timeout_ms;
+	t->base.rail = -1;
 	*t_p = t;
 	return 0;
 }
 
 static int tcp_open(const struct rb_tp_args *args, struct rb_tp **tp_p)
 {
-	int port0 = args->opts ? args->opts->tcp_port : 0;
+	int port0 = rb_tcp_cfg.port0;
 	struct tcp_tp *t;
 	char ips[INET_ADDRSTRLEN];
 	int rc;
@@ -574,6 +578,8 @@ static int tcp_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 		struct tcp_blob b;
 		struct tcp_peer *p = &t->peers[r];
 
+		if (r != tp->rank && !rb_tp_args_serves(&t->args, r))
+			continue;
 		memcpy(&b, (const char *)blobs + (size_t)r * stride, sizeof(b));
 		if (ntohl(b.magic) != TCP_MAGIC ||
 		    ntohs(b.nstreams) != t->nstreams) {
@@ -599,7 +605,8 @@ static int tcp_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 		close(t->lo_lfd);
 	t->lo_lfd = -1;
 	for (int r = 0; r < tp->nranks && !rc; r++) {
-		for (int s = 0; r != tp->rank && s < t->nstreams && !rc; s++) {
+		for (int s = 0; rb_tp_args_serves(&t->args, r) &&
+				s < t->nstreams && !rc; s++) {
 			struct tcp_conn *c = &t->peers[r].conn[s];
 
 			c->readable = 1;
@@ -637,8 +644,55 @@ static void tcp_peer_desc(struct rb_tp *tp, int peer, char *buf, size_t len)
 		 inet_ntop(AF_INET, &p->ip, ips, sizeof(ips)), p->port[0]);
 }
 
+struct tcp_cfg rb_tcp_cfg = { .streams = 1 };
+
+enum tcp_opt_id { TCP_OPT_NET_IF, TCP_OPT_STREAMS, TCP_OPT_PORT };
+
+static const struct rb_tp_opt tcp_options[] = {
+	{ "net-if", TCP_OPT_NET_IF, 1, "IF[,IF..]", "tcp: interface, or one per local rank (entry k mod count)" },
+	{ "tcp-streams", TCP_OPT_STREAMS, 1, "N", "tcp: striped connections per peer (default 1)" },
+	{ "tcp-port", TCP_OPT_PORT, 1, "PORT", "tcp: first listening port (default any)" },
+	{ 0 },
+};
+
+static int tcp_parse_opt(int id, const char *arg, char *why, size_t len)
+{
+	char *end;
+	long v;
+
+	if (id == TCP_OPT_NET_IF) {
+		if (!*arg || arg[strlen(arg) - 1] == ',' || *arg == ',' ||
+		    strstr(arg, ",,")) {
+			snprintf(why, len, "--net-if '%s': expected IF or IF,IF,... (one per local rank)",
+				 arg);
+			return -RB_EINVAL;
+		}
+		rb_tcp_cfg.net_if = arg;
+		return 0;
+	}
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (id == TCP_OPT_STREAMS) {
+		if (errno || end == arg || *end || v < 1 || v > TCP_MAX_STREAMS) {
+			snprintf(why, len, "--tcp-streams '%s': expected an integer in 1..%d",
+				 arg, TCP_MAX_STREAMS);
+			return -RB_EINVAL;
+		}
+		rb_tcp_cfg.streams = (int)v;
+		return 0;
+	}
+	if (errno || end == arg || *end || v < 1 || v > 65535) {
+		snprintf(why, len, "--tcp-port '%s': expected an integer in 1..65535", arg);
+		return -RB_EINVAL;
+	}
+	rb_tcp_cfg.port0 = (int)v;
+	return 0;
+}
+
 const struct rb_tp_ops rb_tcp_ops = {
 	.name = "tcp",
+	.options = tcp_options,
+	.parse_opt = tcp_parse_opt,
 	.summary = "TCP sockets over one interface per rank (--net-if, --tcp-streams)",
 	.caps = 0,
 	.probe = tcp_probe,

@@ -23,6 +23,15 @@ extern const struct rb_tp_ops rb_tcp_ops;
 #define TCP_RETRY_MIN_MS 20
 #define TCP_RETRY_MAX_MS 500
 
+/* The tcp options (--net-if, --tcp-streams, --tcp-port), set by its
+ * parse_opt before any transport is opened. */
+struct tcp_cfg {
+	const char *net_if;	/* IF[,IF...]: entry (local rank mod count) */
+	int streams;		/* striped connections per peer */
+	int port0;		/* first listening port, 0 = any */
+};
+extern struct tcp_cfg rb_tcp_cfg;
+
 /* Published through the bootstrap; all fields in network byte order. */
 struct tcp_blob {
 	uint32_t magic;

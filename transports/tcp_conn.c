@@ -39,15 +39,14 @@ static void tcp_list_ifs(struct ifaddrs *ifa, char *buf, size_t len)
 }
 
 /* Picks entry (local_rank mod count) of a comma-separated list. */
+static int tcp_count_entries(const char *list);
+
 static int tcp_pick_entry(const char *list, int k, char *out, size_t len)
 {
-	int count = 1;
 	const char *p = list;
 	size_t n;
 
-	for (const char *c = list; *c; c++)
-		count += *c == ',';
-	k %= count;
+	k %= tcp_count_entries(list);
 	while (k--)
 		p = strchr(p, ',') + 1;
 	n = strcspn(p, ",");
@@ -58,15 +57,26 @@ static int tcp_pick_entry(const char *list, int k, char *out, size_t len)
 	return 0;
 }
 
+/* \return 1 when every peer this rank serves is on its node. */
 static int tcp_all_local(const struct rb_tp_args *a)
 {
 	if (!a->node_of)
 		return a->nranks == 1;
 	for (int r = 0; r < a->nranks; r++) {
-		if (a->node_of[r] != a->node_of[a->rank])
+		if (rb_tp_args_serves(a, r) && a->node_of[r] != a->node_of[a->rank])
 			return 0;
 	}
 	return 1;
+}
+
+/* \return how many entries a comma-separated list has. */
+static int tcp_count_entries(const char *list)
+{
+	int count = 1;
+
+	for (const char *c = list; *c; c++)
+		count += *c == ',';
+	return count;
 }
 
 /* Chooses the interface and its IPv4 address: --net-if entry, then the rail
@@ -75,7 +85,7 @@ static int tcp_all_local(const struct rb_tp_args *a)
 int rb_tcp_choose_if(struct tcp_tp *t)
 {
 	const struct rb_tp_args *a = &t->args;
-	const char *want_list = a->opts ? a->opts->net_if : NULL;
+	const char *want_list = rb_tcp_cfg.net_if;
 	char want[IF_NAMESIZE] = "";
 	struct ifaddrs *ifs = NULL;
 	struct ifaddrs *ifa;
@@ -87,8 +97,10 @@ int rb_tcp_choose_if(struct tcp_tp *t)
 			rb_err("tcp: invalid --net-if '%s'", want_list);
 			return -RB_EINVAL;
 		}
+		t->base.rail = a->local_rank % tcp_count_entries(want_list);
 	} else if (a->rail_netdev && *a->rail_netdev) {
 		snprintf(want, sizeof(want), "%s", a->rail_netdev);
+		t->base.rail = a->rail;
 	} else if (tcp_all_local(a)) {
 		snprintf(want, sizeof(want), "lo");
 	}
@@ -346,6 +358,7 @@ static int tcp_in_hello(struct tcp_tp *t, struct tcp_setup *su,
 	if (n > 0 && in->got < sizeof(*h))
 		return 0;
 	if (n <= 0 || h->magic != TCP_MAGIC || h->rank >= (uint32_t)t->base.rank ||
+	    !rb_tp_args_serves(&t->args, (int)h->rank) ||
 	    h->stream >= (uint32_t)t->nstreams ||
 	    h->nstreams != (uint32_t)t->nstreams ||
 	    t->peers[h->rank].conn[h->stream].fd >= 0) {
@@ -361,15 +374,21 @@ static int tcp_setup_init(struct tcp_tp *t, struct tcp_setup *su)
 {
 	int n = 0;
 
+	/* out[] has a slot per stream of every higher rank; those of peers
+	 * this rank does not serve start out done (peer -1). */
 	su->nout = (t->base.nranks - t->base.rank - 1) * t->nstreams;
-	su->missing = (t->base.nranks - 1) * t->nstreams;
+	su->missing = 0;
 	su->out = calloc((size_t)RB_MAX(su->nout, 1), sizeof(*su->out));
 	if (!su->out)
 		return -RB_ENOMEM;
+	for (int r = 0; r < t->base.nranks; r++)
+		su->missing += rb_tp_args_serves(&t->args, r) * t->nstreams;
 	for (int r = t->base.rank + 1; r < t->base.nranks; r++) {
+		int serve = rb_tp_args_serves(&t->args, r);
+
 		for (int s = 0; s < t->nstreams; s++)
 			su->out[n++] = (struct tcp_pend){
-				.fd = -1, .peer = r, .stream = s,
+				.fd = -1, .peer = serve ? r : -1, .stream = s,
 				.backoff_ms = TCP_RETRY_MIN_MS };
 	}
 	return 0;
@@ -396,11 +415,13 @@ static void tcp_setup_report(struct tcp_tp *t, struct tcp_setup *su)
 		struct tcp_peer *p = &t->peers[r];
 		int s;
 
-		for (s = 0; r != t->base.rank && s < t->nstreams; s++) {
+		if (!rb_tp_args_serves(&t->args, r))
+			continue;
+		for (s = 0; s < t->nstreams; s++) {
 			if (p->conn[s].fd < 0)
 				break;
 		}
-		if (r == t->base.rank || s == t->nstreams)
+		if (s == t->nstreams)
 			continue;
 		inet_ntop(AF_INET, &p->ip, ips, sizeof(ips));
 		if (r > t->base.rank) {

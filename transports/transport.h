@@ -15,7 +15,7 @@
 #define RB_TP_CAP_NATIVE_COLL (1u << 2)	/* library collectives (mpi, nccl) */
 
 /* Largest address blob a transport may publish through the bootstrap. */
-#define RB_TP_ADDR_MAX 1024
+#define RB_TP_ADDR_MAX 4096
 
 enum rb_mem_kind {
 	RB_MEM_HOST,
@@ -23,21 +23,21 @@ enum rb_mem_kind {
 	RB_MEM_NKINDS,
 };
 
-/* Transport-specific command-line settings, parsed by bench/opts.c. A
- * transport reads only the members that concern it. */
-struct rb_tp_opts {
-	const char *net_if;	/* --net-if IF[,IF...]: per local rank k, entry k mod len */
-	int tcp_streams;	/* --tcp-streams N (default 1) */
-	int tcp_port;		/* --tcp-port P: first listening port, 0 = any */
-	const char *ib_dev;	/* --ib-dev DEV[:PORT] */
-	int gid_index;		/* --gid-index N, -1 = automatic */
-	int tclass;		/* --tclass N, -1 = default */
-	int sl;			/* --sl N, -1 = default */
-	int qps_per_peer;	/* --qps N (verbs) */
+/* One command-line option a transport owns (--net-if, --gid-index, ...).
+ * bench/opts.c chains every built transport's rows into its table and
+ * --help; ids are the transport's own, unique within its rows. */
+struct rb_tp_opt {
+	const char *name;	/* kebab-case long option */
+	int id;
+	int has_arg;
+	const char *metavar;
+	const char *help;	/* starts with the transports it concerns */
 };
 
-/* What a transport is opened with. Filled by the harness after bootstrap. */
+/* What a transport is opened with. Filled by the harness after bootstrap;
+ * every array stays valid until the transport is closed. */
 struct rb_tp_args {
+	const char *spec;	/* the --transport value ("shm", "shm+tcp") */
 	int rank;
 	int nranks;
 	int local_rank;		/* index among ranks on the same node */
@@ -45,13 +45,25 @@ struct rb_tp_args {
 	const char *host;	/* this rank's host name, for messages */
 	const char *const *hosts; /* every rank's host name, [nranks] */
 	const int *node_of;	/* node index of every rank, [nranks] */
+	const int *local_rank_of; /* local rank of every rank, [nranks] */
+	/* The peers this transport serves: serve[r] != 0. NULL: every peer.
+	 * A transport creates connections, queue pairs or FIFOs for served
+	 * peers only, and the relation is symmetric (r serves q iff q serves
+	 * r). Posting to a peer it does not serve is -RB_EINVAL. */
+	const unsigned char *serve;
 	int64_t timeout_ms;	/* --timeout: bound on every blocking wait */
-	const struct rb_tp_opts *opts;
 	/* From topo/ when --rails auto: this rank's rail NIC, or NULL. */
 	const char *rail_netdev;	/* IP interface, e.g. "ens1f0" */
 	const char *rail_ibdev;		/* verbs device, e.g. "mlx5_3" */
 	int rail;			/* rail index, -1 if unknown */
 };
+
+/* \return 1 when a transport opened with a serves peer (never itself). */
+static inline int rb_tp_args_serves(const struct rb_tp_args *a, int peer)
+{
+	return peer >= 0 && peer < a->nranks && peer != a->rank &&
+	       (!a->serve || a->serve[peer]);
+}
 
 /* Public part of an open transport; private state embeds it first and is
  * recovered with rb_container_of. open() fills every member (ops too). */
@@ -63,6 +75,9 @@ struct rb_tp {
 	/* One line for the preamble and results metadata, set by open():
 	 * e.g. "rail0 10.200.0.1" or "mlx5_0:1 RoCEv2 gid[3] 100 Gb/s". */
 	char desc[256];
+	/* The rail this rank's traffic leaves on, as the transport chose it
+	 * (its --net-if entry, its --rails auto NIC), -1 unknown or none. */
+	int rail;
 };
 
 /* A registered buffer. Transports may embed it in a larger struct. */
@@ -107,8 +122,17 @@ struct rb_tp_ops {
 	const char *name;
 	const char *summary;	/* one line for --help */
 	unsigned caps;
+	/* Optional: the options it owns, ending with a row whose name is
+	 * NULL, and their parser, called once per occurrence in argv (before
+	 * any transport is opened); \return 0, or -RB_EINVAL after writing
+	 * "--qps '0': expected an integer in 1..16" into why. */
+	const struct rb_tp_opt *options;
+	int (*parse_opt)(int id, const char *arg, char *why, size_t len);
 	/* 0 if usable here, else -RB_ENOTSUP with a reason in why. */
 	int (*probe)(const struct rb_tp_args *args, char *why, size_t len);
+	/* Optional: 1 if it can connect this rank to peer, 0 if not (shm: a
+	 * rank on another node). NULL: it reaches every peer. */
+	int (*reach)(const struct rb_tp_args *args, int peer);
 	int (*open)(const struct rb_tp_args *args, struct rb_tp **tp_p);
 	/* Writes at most *len_p bytes to blob, sets *len_p to the used size. */
 	int (*get_addr)(struct rb_tp *tp, void *blob, size_t *len_p);
@@ -149,6 +173,33 @@ const struct rb_tp_ops *rb_tp_at(int i);
 /* Writes "shm, mpi, tcp" into buf. \return buf. */
 const char *rb_tp_list(char *buf, size_t len);
 
+/* \return 1 if ops can connect this rank (args) to peer. */
+static inline int rb_tp_reach(const struct rb_tp_ops *ops,
+			      const struct rb_tp_args *args, int peer)
+{
+	return !ops->reach || ops->reach(args, peer);
+}
+
+/* Command-line options of every built transport (registry.c), rows shared
+ * by several transports (ib, roce) listed once. \return row i, NULL past
+ * the end. */
+const struct rb_tp_opt *rb_tp_opt_at(int i);
+/* Hands row i's value to its transport's parser. \return its result. */
+int rb_tp_opt_parse(int i, const char *arg, char *why, size_t len);
+
+/* The links composition (route.c): one rb_tp whose peers are each served
+ * by one of several child transports. --transport A+B opens A for the
+ * peers on this rank's node and B for the others. */
+extern const struct rb_tp_ops rb_route_ops;
+/* Wraps children that are already open and connected: peer p is served
+ * by children[child_of[p]] (child_of[rank] is ignored). Takes ownership
+ * of the children (closed by close, also on failure). hosts may be NULL.
+ * \return 0, -RB_EINVAL or -RB_ENOMEM. */
+int rb_route_wrap(int rank, int nranks, int64_t timeout_ms,
+		  struct rb_tp *const *children, int nchildren,
+		  const int *child_of, const char *const *hosts,
+		  struct rb_tp **tp_p);
+
 /* Wrappers: the only way callers reach a transport. */
 static inline int rb_tp_isend(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 			      size_t off, size_t len, struct rb_tp_req *req)
@@ -169,6 +220,23 @@ static inline int rb_tp_write(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 	if (!tp->ops->write)
 		return -RB_ENOTSUP;
 	return tp->ops->write(tp, peer, mr, off, len, raddr, rkey, req);
+}
+
+static inline int rb_tp_get_addr(struct rb_tp *tp, void *blob, size_t *len_p)
+{
+	return tp->ops->get_addr(tp, blob, len_p);
+}
+
+static inline int rb_tp_connect(struct rb_tp *tp, const void *blobs,
+				size_t stride)
+{
+	return tp->ops->connect(tp, blobs, stride);
+}
+
+/* 0 when the transport has nothing to do after the connect barrier. */
+static inline int rb_tp_post_connect(struct rb_tp *tp)
+{
+	return tp->ops->post_connect ? tp->ops->post_connect(tp) : 0;
 }
 
 static inline int rb_tp_progress(struct rb_tp *tp, int64_t timeout_ns)

@@ -74,11 +74,11 @@ for t in shm mpi; do
 			"$BIN/allreduce_bench: $(tail -3 "$tmp/run-$t.txt" 2>/dev/null)"
 	fi
 done
-shm_csv=$res/allreduce-shm.csv
-mpi_csv=$res/allreduce-mpi.csv
+shm_csv=$res/allreduce-shm-auto.csv
+mpi_csv=$res/allreduce-mpi-native.csv
 
 tap_check "the run draws its own charts (PNG + SVG) next to its CSV" \
-	charts_ok "$res/allreduce-shm"
+	charts_ok "$res/allreduce-shm-auto"
 
 if out=$("$PLOT" -o "$tmp/one" "$mpi_csv" 2>&1) && [ -z "$out" ] &&
 	charts_ok "$tmp/one"; then

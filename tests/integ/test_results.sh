@@ -184,7 +184,10 @@ for c in allreduce allgather alltoall; do
 		for n in 2 3; do
 			name="$c $t n=$n"
 			dir=$res/$c-$t-$n
-			csv=$dir/$c-$t.csv json=$dir/$c-$t.json
+			# files are named <collective>-<transport>-<algo>
+			a=auto
+			[ "$t" = mpi ] && a=native
+			csv=$dir/$c-$t-$a.csv json=$dir/$c-$t-$a.json
 			if timeout -k 5 120 mpiexec -n "$n" "$bin" --transport "$t" \
 				-b 192 -e 48K -f 4 -n "$ITERS" -w "$WARMUP" -c 1 \
 				--results "$dir" --no-plot >"$tmp/out.txt" 2>&1; then
@@ -211,4 +214,20 @@ for c in allreduce allgather alltoall; do
 		done
 	done
 done
+
+# Two algorithms of one collective in one results directory keep their
+# own files.
+dir=$res/two-algos
+for a in ring rd; do
+	timeout -k 5 120 mpiexec -n 2 "$BIN/allreduce_bench" --transport shm \
+		--algo $a -b 64 -e 4K -f 8 -n 2 -w 1 --results "$dir" --no-plot \
+		>"$tmp/out-$a.txt" 2>&1
+done
+if [ "$(jq -r .meta.algo "$dir/allreduce-shm-ring.json" 2>/dev/null)" = ring ] &&
+	[ "$(jq -r .meta.algo "$dir/allreduce-shm-rd.json" 2>/dev/null)" = rd ] &&
+	[ -s "$dir/allreduce-shm-ring.csv" ] && [ -s "$dir/allreduce-shm-rd.csv" ]; then
+	tap_ok "--algo ring and --algo rd in one directory: allreduce-shm-ring.* and allreduce-shm-rd.*"
+else
+	tap_fail "two algorithms in one directory keep their files" "$(ls "$dir" 2>&1)"
+fi
 tap_done

@@ -46,7 +46,7 @@ start_run() {
 wait_rows() {
 	local n=$1 i
 	for ((i = 0; i < 600; i++)); do
-		[ "$(csv_rows "$RUN_DIR/allreduce-tcp.csv")" -ge "$n" ] && return 0
+		[ "$(csv_rows "$RUN_DIR/allreduce-tcp-ring.csv")" -ge "$n" ] && return 0
 		kill -0 "$RUN_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
@@ -83,9 +83,9 @@ finish_run() {
 # check_rows NAME ROWS_BEFORE: CSV and JSON still hold the finished sizes.
 check_rows() {
 	local now
-	now=$(csv_rows "$RUN_DIR/allreduce-tcp.csv")
+	now=$(csv_rows "$RUN_DIR/allreduce-tcp-ring.csv")
 	if [ "$now" -ge "$2" ] && [ "$2" -gt 0 ] &&
-		grep -q '"size_bytes"' "$RUN_DIR"/allreduce-tcp.json 2>/dev/null; then
+		grep -q '"size_bytes"' "$RUN_DIR"/allreduce-tcp-ring.json 2>/dev/null; then
 		tap_ok "$1: results keep the $now rows finished before the failure"
 	else
 		tap_fail "$1: results survive" "rows before $2, after $now"
@@ -112,7 +112,7 @@ fi
 # bootstrap's deadline names the rank that did not arrive).
 start_run kill -disable-auto-cleanup
 if wait_rows 4; then
-	rows=$(csv_rows "$RUN_DIR/allreduce-tcp.csv")
+	rows=$(csv_rows "$RUN_DIR/allreduce-tcp-ring.csv")
 	kill -9 "$(rank_pid 1)"
 	t0=$(date +%s%N)
 	for ((i = 0; i < (T + SLACK) * 10; i++)); do
@@ -145,7 +145,7 @@ fi
 # 2. A rail goes down silently: only the timeout can tell.
 start_run linkdown
 if wait_rows 4; then
-	rows=$(csv_rows "$RUN_DIR/allreduce-tcp.csv")
+	rows=$(csv_rows "$RUN_DIR/allreduce-tcp-ring.csv")
 	"$SIMCLUSTER" link 1 0 down
 	finish_run "rail0 of node1 down" "$rows" "rank 1 .*node1.*rail0"
 	"$SIMCLUSTER" link 1 0 up

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Transport conformance of shm: tests/progs/tp_conform with 1..4 local ranks
-# (copy and single-copy paths), dead-peer detection, and refusal when
+# (copy and single-copy paths), dead-peer detection, and what happens when
 # a rank sits in another network namespace (another node for railbench).
 . "$(dirname "$0")/../lib.sh"
 
@@ -75,21 +75,35 @@ for cma in 1 0; do
 	fi
 done
 
-# A rank in another network namespace is on another node: refused, exit 2,
-# and the message names the rank.
+# A rank in another network namespace is on another node: shm does not
+# reach it. The conformance suite skips, naming the rank; a benchmark
+# refuses with one line and exit 2, pointing at a composition.
 if unshare -n true 2>/dev/null; then
 	log=$TMP/elsewhere.log
 	timeout -k 5 60 mpiexec -n 1 "$PROG" --transport shm : \
 		-n 1 unshare -n "$PROG" --transport shm >"$log" 2>&1
 	rc=$?
-	if [ "$rc" -eq 2 ] && grep -q 'rank 1 (host .*) is on another node' "$log"; then
-		tap_ok "shm refuses a rank on another node (exit 2, rank named)"
+	if [ "$rc" -eq 77 ] && grep -q 'shm cannot reach rank 1 (host .*): another node' "$log"; then
+		tap_ok "tp_conform: shm does not reach a rank on another node (skip, rank named)"
 	else
-		tap_fail "shm refuses a rank on another node" "exit $rc" \
+		tap_fail "tp_conform: shm does not reach a rank on another node" "exit $rc" \
+			"$(tail -3 "$log")"
+	fi
+	log=$TMP/elsewhere-bench.log
+	timeout -k 5 60 mpiexec -n 1 "$BIN/allreduce_bench" --transport shm -b 8 -e 8 \
+		--no-results : -n 1 unshare -n "$BIN/allreduce_bench" --transport shm \
+		-b 8 -e 8 --no-results >"$log" 2>&1
+	rc=$?
+	if [ "$rc" -eq 2 ] &&
+		[ "$(grep -c "invalid --transport 'shm': it cannot reach rank 1 (host .*), another node: compose an inter-node transport, e.g. --transport shm+tcp" "$log")" = 1 ]; then
+		tap_ok "allreduce_bench --transport shm with a rank on another node: exit 2, one line"
+	else
+		tap_fail "allreduce_bench --transport shm with a rank on another node" "exit $rc" \
 			"$(tail -3 "$log")"
 	fi
 else
-	tap_skip "shm refuses a rank on another node" "cannot create a network namespace"
+	tap_skip "tp_conform: shm does not reach a rank on another node" "cannot create a network namespace"
+	tap_skip "allreduce_bench --transport shm with a rank on another node" "cannot create a network namespace"
 fi
 
 tap_done

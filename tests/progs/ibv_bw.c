@@ -27,7 +27,6 @@ struct bw {
 	int warmup;
 	int window;
 	int64_t timeout_ms;
-	struct rb_tp_opts tp_opts;
 	int rank;
 	int nranks;
 	char host[MPI_MAX_PROCESSOR_NAME];
@@ -52,6 +51,21 @@ static int bw_int(const char *s, int lo, int hi, int *v_p)
 	return 0;
 }
 
+/* Hands --NAME VALUE to the transport that owns the option. */
+static int bw_tp_opt(const char *name, const char *val)
+{
+	char why[256];
+
+	for (int i = 0; rb_tp_opt_at(i); i++) {
+		if (strcmp(rb_tp_opt_at(i)->name, name))
+			continue;
+		if (rb_tp_opt_parse(i, val, why, sizeof(why)))
+			return bw_usage(why, val);
+		return 0;
+	}
+	return bw_usage("option not built", name);
+}
+
 static int bw_parse(struct bw *b, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -74,9 +88,9 @@ static int bw_parse(struct bw *b, int argc, char **argv)
 		case 'n': rc = bw_int(optarg, 1, 1000000, &b->iters); break;
 		case 'w': rc = bw_int(optarg, 0, 1000000, &b->warmup); break;
 		case 'W': rc = bw_int(optarg, 1, BW_MAX_WINDOW, &b->window); break;
-		case 'q': rc = bw_int(optarg, 1, 64, &b->tp_opts.qps_per_peer); break;
-		case 'd': b->tp_opts.ib_dev = optarg; break;
-		case 'x': rc = bw_int(optarg, 0, 65535, &b->tp_opts.gid_index); break;
+		case 'q': rc = bw_tp_opt("qps", optarg); break;
+		case 'd': rc = bw_tp_opt("ib-dev", optarg); break;
+		case 'x': rc = bw_tp_opt("gid-index", optarg); break;
 		case 'T':
 			rc = bw_int(optarg, 1, 86400000, &v);
 			b->timeout_ms = v;
@@ -191,7 +205,7 @@ static int bw_open(struct bw *b, struct rb_tp **tp_p)
 		.rank = b->rank, .nranks = b->nranks, .local_rank = b->rank,
 		.local_nranks = b->nranks, .host = b->host,
 		.hosts = b->host_ptrs, .node_of = b->node_of,
-		.timeout_ms = b->timeout_ms, .opts = &b->tp_opts, .rail = -1,
+		.timeout_ms = b->timeout_ms, .rail = -1, .spec = b->transport,
 	};
 	static char blobs[2][RB_TP_ADDR_MAX];
 	char blob[RB_TP_ADDR_MAX] = { 0 };
@@ -234,8 +248,6 @@ int main(int argc, char **argv)
 	struct bw b = {
 		.min_bytes = 1 << 20, .max_bytes = 8 << 20, .factor = 2,
 		.iters = 100, .warmup = 10, .window = 16, .timeout_ms = 20000,
-		.tp_opts = { .gid_index = -1, .tclass = -1, .sl = -1,
-			     .qps_per_peer = 1 },
 	};
 	struct rb_tp *tp = NULL;
 	int len, rc, any;

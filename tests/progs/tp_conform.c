@@ -60,7 +60,7 @@ struct conf {
 	char *keys;		/* [nranks][CONF_KEY_MAX], host name first */
 	const char **hosts;
 	int *node_of;
-	struct rb_tp_opts tp_opts;
+	int *local_rank_of;
 	struct rb_tp *tp;
 	int *peers;		/* ranks exchanged with */
 	int npeers;
@@ -81,6 +81,24 @@ static void conf_usage(FILE *f)
 			o->metavar ? " " : "", o->metavar ? o->metavar : "",
 			o->help);
 	}
+}
+
+/* Hands --NAME VALUE to the transport that owns the option. \return 0 or
+ * -RB_EINVAL after printing why. */
+static int conf_tp_opt(const char *name, const char *val)
+{
+	char why[256];
+
+	for (int i = 0; rb_tp_opt_at(i); i++) {
+		if (strcmp(rb_tp_opt_at(i)->name, name))
+			continue;
+		if (!rb_tp_opt_parse(i, val, why, sizeof(why)))
+			return 0;
+		fprintf(stderr, "tp_conform: invalid %s\n", why);
+		return -RB_EINVAL;
+	}
+	fprintf(stderr, "tp_conform: --%s: no transport built here owns it\n", name);
+	return -RB_EINVAL;
 }
 
 /* \return 0, or RB_EXIT_USAGE after printing why. */
@@ -108,7 +126,8 @@ static int conf_parse(struct conf *c, int argc, char **argv)
 			c->transport = optarg;
 			break;
 		case 'i':
-			c->tp_opts.net_if = optarg;
+			if (conf_tp_opt("net-if", optarg))
+				return RB_EXIT_USAGE;
 			break;
 		case 'T':
 			c->timeout_ms = strtoll(optarg, &end, 10);
@@ -180,25 +199,32 @@ static int conf_nodes(struct conf *c)
 	return 0;
 }
 
-static void conf_args(const struct conf *c, struct rb_tp_args *a)
+static int conf_args(struct conf *c, struct rb_tp_args *a)
 {
+	c->local_rank_of = calloc((size_t)c->nranks, sizeof(int));
+	if (!c->local_rank_of)
+		return -RB_ENOMEM;
 	*a = (struct rb_tp_args){
+		.spec = c->transport,
 		.rank = c->rank,
 		.nranks = c->nranks,
 		.host = c->host,
 		.hosts = c->hosts,
 		.node_of = c->node_of,
+		.local_rank_of = c->local_rank_of,
 		.timeout_ms = c->timeout_ms,
-		.opts = &c->tp_opts,
 		.rail = -1,
 	};
 	for (int r = 0; r < c->nranks; r++) {
+		for (int q = 0; q < r; q++)
+			c->local_rank_of[r] += c->node_of[q] == c->node_of[r];
 		if (c->node_of[r] != c->node_of[c->rank])
 			continue;
 		if (r < c->rank)
 			a->local_rank++;
 		a->local_nranks++;
 	}
+	return 0;
 }
 
 /* open, exchange addresses, connect, barrier, post_connect. */
@@ -288,6 +314,7 @@ static void conf_free(struct conf *c)
 	free(c->keys);
 	free(c->hosts);
 	free(c->node_of);
+	free(c->local_rank_of);
 }
 
 /* ---- data patterns ------------------------------------------------------ */
@@ -644,8 +671,16 @@ static int conf_setup(struct conf *c)
 	rc = conf_nodes(c);
 	if (rc)
 		return RB_EXIT_RUNTIME;
-	conf_args(c, &args);
+	if (conf_args(c, &args))
+		return RB_EXIT_RUNTIME;
 	rc = ops->probe(&args, why, sizeof(why));
+	for (int p = 0; !rc && p < c->nranks; p++) {
+		if (p != c->rank && !rb_tp_reach(ops, &args, p)) {
+			snprintf(why, sizeof(why), "%s cannot reach rank %d (host %s): another node",
+				 c->transport, p, c->hosts[p]);
+			rc = -RB_ENOTSUP;
+		}
+	}
 	MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
 	if (rc) {
 		if (why[0])
@@ -667,8 +702,7 @@ static int conf_setup(struct conf *c)
 
 int main(int argc, char **argv)
 {
-	struct conf c = { .timeout_ms = 20000, .tp_opts = { .tcp_streams = 1,
-		.gid_index = -1, .tclass = -1, .sl = -1, .qps_per_peer = 1 } };
+	struct conf c = { .timeout_ms = 20000 };
 	int rc;
 
 	rc = conf_parse(&c, argc, argv);

@@ -100,12 +100,59 @@ static void test_opts_defaults_and_values(void **state)
 	assert_int_equal(o.max_bytes, 32);
 	assert_int_equal(o.warmup_iters, 3);
 	assert_int_equal(o.step_factor, 8);
+	/* Transport options are the transports' own rows, chained in. */
 	assert_int_equal(parse(&o, "--net-if", "rail0,rail1", "--tcp-streams",
-			       "4", "--gid-index", "3", NULL), RB_OPTS_RUN);
-	assert_string_equal(o.tp.net_if, "rail0,rail1");
-	assert_int_equal(o.tp.tcp_streams, 4);
-	assert_int_equal(o.tp.gid_index, 3);
+			       "4", NULL), RB_OPTS_RUN);
+	assert_int_equal(parse(&o, "--tcp-streams", "0", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--net-if", "rail0,,rail1", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--tcp-port", "70000", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--transport", "shm+tcp", NULL), RB_OPTS_RUN);
+	assert_string_equal(o.transport, "shm+tcp");
+	assert_int_equal(parse(&o, "--transport", "shm+nope", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--transport", "shm+mpi", NULL), -RB_EINVAL);
 	assert_int_equal(parse(&o, "--help", NULL), RB_OPTS_EXIT_OK);
+}
+
+/* parse() of one option and its value into fresh options. */
+static int parse_ok(const char *opt, const char *val)
+{
+	struct rb_opts o;
+
+	return parse(&o, opt, val, NULL);
+}
+
+/* Every transport row appears once, however many transports share it. */
+static void test_opts_transport_rows(void **state)
+{
+	const char *want[] = { "net-if", "tcp-streams", "tcp-port" };
+	int n = 0;
+
+	(void)state;
+	for (size_t w = 0; w < RB_ARRAY_SIZE(want); w++) {
+		int seen = 0;
+
+		for (int i = 0; rb_tp_opt_at(i); i++)
+			seen += !strcmp(rb_tp_opt_at(i)->name, want[w]);
+		assert_int_equal(seen, 1);
+	}
+	for (int i = 0; rb_tp_opt_at(i); i++) {
+		int dup = 0;
+
+		for (int j = 0; j < i; j++)
+			dup += !strcmp(rb_tp_opt_at(i)->name, rb_tp_opt_at(j)->name);
+		assert_int_equal(dup, 0);
+		n++;
+	}
+#ifdef HAVE_VERBS
+	/* ib and roce share ib-dev, gid-index, tclass, sl, qps. */
+	assert_int_equal(n, 8);
+	assert_int_equal(parse_ok("--qps", "4"), RB_OPTS_RUN);
+	assert_int_equal(parse_ok("--qps", "0"), -RB_EINVAL);
+	assert_int_equal(parse_ok("--gid-index", "3"), RB_OPTS_RUN);
+	assert_int_equal(parse_ok("--sl", "16"), -RB_EINVAL);
+#else
+	assert_int_equal(n, 3);
+#endif
 }
 
 static void test_opts_bad_input(void **state)
@@ -199,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_format_size),
 		cmocka_unit_test(test_opts_defaults_and_values),
 		cmocka_unit_test(test_opts_bad_input),
+		cmocka_unit_test(test_opts_transport_rows),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_bandwidth),
 		cmocka_unit_test(test_dtype_names),
