@@ -11,6 +11,9 @@ extern const struct rb_coll_algo rb_algo_rd_allreduce;
 extern const struct rb_coll_algo rb_algo_rh_allreduce;
 extern const struct rb_coll_algo rb_algo_ring_allgather;
 extern const struct rb_coll_algo rb_algo_pairwise_alltoall;
+extern const struct rb_coll_algo rb_algo_hier_allreduce;
+extern const struct rb_coll_algo rb_algo_hier_allgather;
+extern const struct rb_coll_algo rb_algo_hier_alltoall;
 
 static const struct rb_coll_algo *const algo_table[] = {
 	&rb_algo_ring_allreduce,
@@ -18,6 +21,16 @@ static const struct rb_coll_algo *const algo_table[] = {
 	&rb_algo_rh_allreduce,
 	&rb_algo_ring_allgather,
 	&rb_algo_pairwise_alltoall,
+	&rb_algo_hier_allreduce,
+	&rb_algo_hier_allgather,
+	&rb_algo_hier_alltoall,
+};
+
+/* hier of each collective, for the automatic choice. */
+static const struct rb_coll_algo *const algo_hier[RB_NCOLLS] = {
+	[RB_COLL_ALLREDUCE] = &rb_algo_hier_allreduce,
+	[RB_COLL_ALLGATHER] = &rb_algo_hier_allgather,
+	[RB_COLL_ALLTOALL] = &rb_algo_hier_alltoall,
 };
 
 /* All-reduce messages up to this many bytes use recursive doubling: its
@@ -35,9 +48,66 @@ static const struct rb_coll_algo *algo_by_name(enum rb_coll_kind kind,
 	return NULL;
 }
 
+int rb_coll_args_fit(const struct rb_coll_args *a, enum rb_coll_kind kind,
+		     char *why, size_t len)
+{
+	const struct rb_coll_desc *d = rb_coll_desc_get(kind);
+	size_t align;
+
+	if (!d || a->kind != kind) {
+		snprintf(why, len, "it runs %s, not %s",
+			 rb_coll_kind_name(kind), rb_coll_kind_name(a->kind));
+		return 0;
+	}
+	if (a->nranks < 1) {
+		snprintf(why, len, "no ranks (%d)", a->nranks);
+		return 0;
+	}
+	align = d->count_align(a->nranks);
+	if (a->count % align == 0)
+		return 1;
+	if (align == (size_t)a->nranks)
+		snprintf(why, len, "count %zu is not a multiple of %d ranks",
+			 a->count, a->nranks);
+	else
+		snprintf(why, len, "count %zu is not a multiple of %zu",
+			 a->count, align);
+	return 0;
+}
+
+/*
+ * hier wins whenever the job is a rail-optimized multi-node one: its
+ * inter-node phase moves 1/L of what a flat algorithm sends across nodes
+ * (docs/algorithms.md "Automatic choice"). The checks run from the
+ * coarsest property down, so the reason names the first that fails.
+ */
+const char *rb_coll_auto_why(const struct rb_coll_args *a, char *buf,
+			     size_t len)
+{
+	struct rb_coll_grid g;
+
+	if (!a || !a->topo || a->topo->nnodes <= 1) {
+		snprintf(buf, len, "one node");
+		return buf;
+	}
+	if (rb_coll_grid_init(a, &g, buf, len))
+		return buf;
+	if (g.per_node == 1)
+		snprintf(buf, len, "one rank per node");
+	else if (rb_coll_grid_rails_ok(&g, a->topo, buf, len) && len)
+		buf[0] = '\0';
+	rb_coll_grid_fini(&g);
+	return buf;
+}
+
 static const struct rb_coll_algo *algo_auto(enum rb_coll_kind kind,
 					    const struct rb_coll_args *a)
 {
+	char why[160];
+
+	if ((unsigned)kind < RB_NCOLLS && a &&
+	    !rb_coll_auto_why(a, why, sizeof(why))[0])
+		return algo_hier[kind];
 	switch (kind) {
 	case RB_COLL_ALLREDUCE:
 		if (a && a->count * rb_dtype_size(a->dtype) <= ALGO_RD_MAX_BYTES)
@@ -59,15 +129,6 @@ const struct rb_coll_algo *rb_coll_algo_find(enum rb_coll_kind kind,
 	if (!name || !*name || !strcmp(name, "auto"))
 		return algo_auto(kind, a);
 	return algo_by_name(kind, name);
-}
-
-const char *rb_coll_auto_why(const struct rb_coll_args *a, char *buf,
-			     size_t len)
-{
-	(void)a;
-	if (len)
-		snprintf(buf, len, "no hierarchical algorithm is built");
-	return buf;
 }
 
 const char *rb_coll_algo_list(enum rb_coll_kind kind, char *buf, size_t len)

@@ -160,6 +160,12 @@ struct rb_coll_algo {
 	int (*build)(const struct rb_coll_args *a, struct rb_sched *s);
 };
 
+/* \return 1 when a fits kind (kind matches, at least one rank, count a
+ * multiple of the descriptor's count_align); 0 after writing the reason
+ * into why ("count 10 is not a multiple of 4 ranks"). For supports(). */
+int rb_coll_args_fit(const struct rb_coll_args *a, enum rb_coll_kind kind,
+		     char *why, size_t len);
+
 /* \return the algorithm named name for kind, or NULL. "auto" picks by size
  * and topology (docs/algorithms.md "Automatic choice"). */
 const struct rb_coll_algo *rb_coll_algo_find(enum rb_coll_kind kind,
@@ -181,6 +187,117 @@ const char *rb_coll_algo_list(enum rb_coll_kind kind, char *buf, size_t len);
  * \return 0, -RB_EINVAL (unknown or unsupported algorithm, logged). */
 int rb_coll_sched_build(const char *algo, const struct rb_coll_args *a,
 			struct rb_sched *s);
+
+/* ---- groups, spans and ring phases (ring.c) ---------------------------- */
+
+/* An ordered set of ranks that runs one phase of a collective among
+ * itself (docs/algorithms.md "Groups and spans"). Members are numbered
+ * 0 .. n-1 in ring order: member i sends to i + 1 and receives from i - 1. */
+struct rb_coll_group {
+	const int *ranks;	/* [n] job rank of each member; NULL: 0 .. n-1 */
+	int n;
+	int me;			/* this rank's member index */
+};
+
+/* A contiguous range of elements of RECV; where SEND is a phase's input it
+ * has the same layout (all-reduce). */
+struct rb_coll_span {
+	size_t off;	/* first element */
+	size_t count;	/* elements */
+};
+
+/* What every ring phase needs besides its data. Phases may use TMP from
+ * offset 0 (they size it with rb_sched_need_tmp). */
+struct rb_coll_phase {
+	struct rb_sched *s;
+	const struct rb_coll_group *g;
+	size_t esz;		/* bytes per element */
+	size_t chunk_bytes;	/* pipeline chunk, 0 = 512 KiB */
+};
+
+/* The group of all a->nranks ranks in rank order. */
+struct rb_coll_group rb_coll_group_all(const struct rb_coll_args *a);
+/* A phase over g appending to s, with a's element size and chunk. */
+struct rb_coll_phase rb_coll_phase_of(const struct rb_coll_args *a,
+				      struct rb_sched *s,
+				      const struct rb_coll_group *g);
+
+/* Segment k of sp cut into n parts, the first sp.count % n of them one
+ * element longer (parts are empty when sp.count < n). */
+struct rb_coll_span rb_coll_span_part(struct rb_coll_span sp, int n, int k);
+
+/*
+ * Every phase builder appends this rank's steps to ph->s, and when they are
+ * done nothing the phase posted is still in flight (the phase ends with
+ * WAIT(-1) when it posted anything), so phases compose by concatenation.
+ * \return 0 or -RB_ENOMEM.
+ */
+
+/* Reduce-scatter of sp cut into g->n segments: afterwards member i holds
+ * segment (i + 1) % n of RECV reduced over the group. The input is in
+ * buffer in (RB_BUF_SEND or RB_BUF_RECV, same offsets); SEND is never
+ * written. Other segments of RECV hold partial results afterwards. */
+int rb_coll_ring_reduce_scatter(const struct rb_coll_phase *ph,
+				enum rb_buf in, struct rb_coll_span sp);
+
+/* All-gather of sp cut into g->n segments, member i owning segment
+ * (i + shift) % n in RECV: afterwards every member holds all of sp. */
+int rb_coll_ring_all_gather(const struct rb_coll_phase *ph,
+			    struct rb_coll_span sp, int shift);
+
+/* reduce_scatter then all_gather (shift 1) of sp, with the last
+ * reduce-scatter step's sends doubling as the all-gather's first, so
+ * every chunk is forwarded as soon as it is reduced. */
+int rb_coll_ring_all_reduce(const struct rb_coll_phase *ph, enum rb_buf in,
+			    struct rb_coll_span sp);
+
+/* All-gather of equal blocks of blk_count elements that need not be
+ * contiguous: member k owns the nblk blocks blk[k * nblk + j] (j < nblk),
+ * block b lying at element b * blk_count of RECV (blk NULL: block b is
+ * k * nblk + j). Afterwards every member holds all n * nblk blocks. */
+int rb_coll_ring_gather_blocks(const struct rb_coll_phase *ph, const int *blk,
+			       int nblk, size_t blk_count);
+
+/* ---- placement grid for hierarchical algorithms (grid.c) --------------- */
+
+/* A job of N nodes with the same number L of ranks on each: the rank of
+ * local rank l on node m is by_node[m * L + l] = by_local[l * N + m]. */
+struct rb_coll_grid {
+	int nnodes;	/* N */
+	int per_node;	/* L */
+	int node;	/* this rank's node */
+	int local;	/* this rank's local rank */
+	int *by_node;	/* [N * L] node-major */
+	int *by_local;	/* [L * N] local-rank-major */
+};
+
+/* Builds the grid of a (a->topo NULL: one node). \return 0; -RB_EINVAL
+ * after writing the reason into why (uneven ranks per node: "ranks per
+ * node differ: node 1 has 3, node 0 has 2", or an inconsistent topology);
+ * -RB_ENOMEM. */
+int rb_coll_grid_init(const struct rb_coll_args *a, struct rb_coll_grid *g,
+		      char *why, size_t len);
+/* rb_coll_grid_init for a hier build(): logs the reason on failure. */
+int rb_coll_hier_grid(const struct rb_coll_args *a, struct rb_coll_grid *g);
+/* NULL-safe; frees the tables and resets them. */
+void rb_coll_grid_fini(struct rb_coll_grid *g);
+
+/* The ranks of this rank's node in local-rank order. */
+struct rb_coll_group rb_coll_grid_node(const struct rb_coll_grid *g);
+/* The ranks with this rank's local rank, in node order: one per node, the
+ * ranks whose inter-node traffic shares a rail in a rail-optimized
+ * cluster. */
+struct rb_coll_group rb_coll_grid_rail(const struct rb_coll_grid *g);
+
+/* \return 1 when every rank's rail is known and, for each local rank l,
+ * the rank l of every node is on the same rail; 0 after writing why. */
+int rb_coll_grid_rails_ok(const struct rb_coll_grid *g,
+			  const struct rb_coll_topo *t, char *why,
+			  size_t len);
+
+/* supports() of every hier algorithm: rb_coll_args_fit and a grid. */
+int rb_coll_hier_supports(const struct rb_coll_args *a,
+			  enum rb_coll_kind kind, char *why, size_t len);
 
 /* ---- executor (exec.c) ------------------------------------------------- */
 

@@ -51,10 +51,7 @@ static int pw_build(const struct rb_coll_args *a, struct rb_sched *s)
 
 static int pw_supports(const struct rb_coll_args *a, char *why, size_t len)
 {
-	(void)why;
-	(void)len;
-	return a->kind == RB_COLL_ALLTOALL && a->nranks >= 1 &&
-	       a->count % (size_t)a->nranks == 0;
+	return rb_coll_args_fit(a, RB_COLL_ALLTOALL, why, len);
 }
 
 const struct rb_coll_algo rb_algo_pairwise_alltoall = {

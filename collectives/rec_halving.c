@@ -132,9 +132,7 @@ static int rh_build(const struct rb_coll_args *a, struct rb_sched *s)
 
 static int rh_supports(const struct rb_coll_args *a, char *why, size_t len)
 {
-	(void)why;
-	(void)len;
-	return a->kind == RB_COLL_ALLREDUCE && a->nranks >= 1;
+	return rb_coll_args_fit(a, RB_COLL_ALLREDUCE, why, len);
 }
 
 const struct rb_coll_algo rb_algo_rh_allreduce = {

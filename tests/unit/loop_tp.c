@@ -22,14 +22,14 @@ struct loop_world {
 	uint64_t posts;		/* posts so far, drives the eager choice */
 	struct loop_q *sendq;	/* [src * nranks + dst] */
 	struct loop_q *recvq;	/* [src * nranks + dst] */
+	uint64_t *bytes;	/* [src * nranks + dst] matched bytes */
+	uint64_t *msgs;		/* [src * nranks + dst] matched messages */
 	struct loop_tp *tps;	/* [nranks] */
 };
 
 struct loop_tp {
 	struct rb_tp tp;
 	struct loop_world *w;
-	uint64_t bytes_sent;
-	uint64_t msgs_sent;
 };
 
 /* Request fields: priv[0] next in queue, priv[1] the mr; upriv[0] offset. */
@@ -79,8 +79,8 @@ static void loop_match(struct loop_world *w, int src, int dst)
 			if (s->len)
 				memmove(loop_req_ptr(r), loop_req_ptr(s),
 					s->len);
-			w->tps[src].bytes_sent += s->len;
-			w->tps[src].msgs_sent++;
+			w->bytes[src * w->nranks + dst] += s->len;
+			w->msgs[src * w->nranks + dst]++;
 		}
 		s->done = 1;
 		r->done = 1;
@@ -208,6 +208,16 @@ static void loop_peer_desc(struct rb_tp *tp, int peer, char *buf,
 	snprintf(buf, len, "loop %d->%d", tp->rank, peer);
 }
 
+static void loop_world_free(struct loop_world *w)
+{
+	free(w->sendq);
+	free(w->recvq);
+	free(w->bytes);
+	free(w->msgs);
+	free(w->tps);
+	free(w);
+}
+
 static void loop_close(struct rb_tp *tp)
 {
 	struct loop_world *w;
@@ -217,10 +227,7 @@ static void loop_close(struct rb_tp *tp)
 	w = rb_container_of(tp, struct loop_tp, tp)->w;
 	if (--w->open > 0)
 		return;
-	free(w->sendq);
-	free(w->recvq);
-	free(w->tps);
-	free(w);
+	loop_world_free(w);
 }
 
 static const struct rb_tp_ops loop_ops = {
@@ -255,12 +262,11 @@ int rb_loop_world_create(int nranks, struct rb_tp **tps)
 		return -RB_ENOMEM;
 	w->sendq = calloc(pairs, sizeof(*w->sendq));
 	w->recvq = calloc(pairs, sizeof(*w->recvq));
+	w->bytes = calloc(pairs, sizeof(*w->bytes));
+	w->msgs = calloc(pairs, sizeof(*w->msgs));
 	w->tps = calloc((size_t)nranks, sizeof(*w->tps));
-	if (!w->sendq || !w->recvq || !w->tps) {
-		free(w->sendq);
-		free(w->recvq);
-		free(w->tps);
-		free(w);
+	if (!w->sendq || !w->recvq || !w->bytes || !w->msgs || !w->tps) {
+		loop_world_free(w);
 		return -RB_ENOMEM;
 	}
 	w->nranks = nranks;
@@ -289,14 +295,49 @@ void rb_loop_world_destroy(struct rb_tp **tps, int nranks)
 	}
 }
 
+/* Row of tp's rank in a per-pair counter table. */
+static const uint64_t *loop_row(struct rb_tp *tp, const uint64_t *table)
+{
+	return table + (size_t)tp->rank * (size_t)tp->nranks;
+}
+
+static uint64_t loop_row_sum(struct rb_tp *tp, const uint64_t *table)
+{
+	const uint64_t *row = loop_row(tp, table);
+	uint64_t sum = 0;
+
+	for (int p = 0; p < tp->nranks; p++)
+		sum += row[p];
+	return sum;
+}
+
+static struct loop_world *loop_world_of(struct rb_tp *tp)
+{
+	return rb_container_of(tp, struct loop_tp, tp)->w;
+}
+
 uint64_t rb_loop_bytes_sent(struct rb_tp *tp)
 {
-	return rb_container_of(tp, struct loop_tp, tp)->bytes_sent;
+	return loop_row_sum(tp, loop_world_of(tp)->bytes);
 }
 
 uint64_t rb_loop_msgs_sent(struct rb_tp *tp)
 {
-	return rb_container_of(tp, struct loop_tp, tp)->msgs_sent;
+	return loop_row_sum(tp, loop_world_of(tp)->msgs);
+}
+
+uint64_t rb_loop_bytes_to(struct rb_tp *tp, int peer)
+{
+	if (peer < 0 || peer >= tp->nranks)
+		return 0;
+	return loop_row(tp, loop_world_of(tp)->bytes)[peer];
+}
+
+uint64_t rb_loop_msgs_to(struct rb_tp *tp, int peer)
+{
+	if (peer < 0 || peer >= tp->nranks)
+		return 0;
+	return loop_row(tp, loop_world_of(tp)->msgs)[peer];
 }
 
 static void loop_stuck(const int *done, int nranks, char *why, size_t len)

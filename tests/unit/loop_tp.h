@@ -23,6 +23,11 @@ uint64_t rb_loop_bytes_sent(struct rb_tp *tp);
 /* \return messages rank tp has sent (matched sends) since creation. */
 uint64_t rb_loop_msgs_sent(struct rb_tp *tp);
 
+/* \return bytes (messages) rank tp has sent to peer (matched sends) since
+ * creation; 0 for a peer out of range. */
+uint64_t rb_loop_bytes_to(struct rb_tp *tp, int peer);
+uint64_t rb_loop_msgs_to(struct rb_tp *tp, int peer);
+
 /* Runs one execution of every rank's executor: starts each, then
  * round-robins rb_exec_advance and progress until all finished.
  * \return 0; the first executor error; or -RB_ETIMEDOUT when a full round

@@ -14,256 +14,9 @@
 
 #include <cmocka.h>
 
-#include "collectives/coll.h"
-#include "tests/unit/loop_tp.h"
+#include "tests/unit/coll_world.h"
 
-#define MAX_RANKS 17
-
-/* One execution: which algorithm, collective and data. */
-struct tcase {
-	const char *algo;
-	enum rb_coll_kind kind;
-	int nranks;
-	size_t count;
-	enum rb_dtype dtype;
-	enum rb_redop op;
-	int in_place;
-	size_t chunk_bytes;
-	uint64_t seed;
-};
-
-struct rank_state {
-	void *send;	/* NULL in place */
-	void *recv;
-	void *input;	/* pristine copy of this rank's input */
-	void *want;
-	struct rb_tp_mr *smr;
-	struct rb_tp_mr *rmr;
-	struct rb_sched sched;
-	struct rb_exec *ex;
-	struct rb_coll_sizes sz;
-};
-
-struct world {
-	int n;
-	struct rb_tp *tps[MAX_RANKS];
-	struct rank_state rs[MAX_RANKS];
-	struct rb_exec *ex[MAX_RANKS];
-};
-
-static double elem_get(const void *buf, size_t i, enum rb_dtype t)
-{
-	switch (t) {
-	case RB_INT32:
-		return ((const int32_t *)buf)[i];
-	case RB_INT64:
-		return (double)((const int64_t *)buf)[i];
-	case RB_FLOAT:
-		return ((const float *)buf)[i];
-	case RB_DOUBLE:
-		return ((const double *)buf)[i];
-	case RB_HALF:
-		return rb_half_to_float(((const uint16_t *)buf)[i]);
-	case RB_BF16:
-		return rb_bf16_to_float(((const uint16_t *)buf)[i]);
-	default:
-		return 0;
-	}
-}
-
-static double scalar_op(double a, double b, enum rb_redop op)
-{
-	switch (op) {
-	case RB_OP_SUM:
-		return a + b;
-	case RB_OP_PROD:
-		return a * b;
-	case RB_OP_MAX:
-		return a > b ? a : b;
-	default:
-		return a < b ? a : b;
-	}
-}
-
-static void world_free(struct world *w)
-{
-	for (int r = 0; r < w->n; r++) {
-		struct rank_state *rs = &w->rs[r];
-
-		rb_exec_destroy(rs->ex);
-		if (w->tps[r]) {
-			rb_tp_mem_dereg(w->tps[r], rs->smr);
-			rb_tp_mem_dereg(w->tps[r], rs->rmr);
-		}
-		rb_sched_free(&rs->sched);
-		free(rs->send);
-		free(rs->recv);
-		free(rs->input);
-		free(rs->want);
-	}
-	rb_loop_world_destroy(w->tps, w->n);
-	memset(w, 0, sizeof(*w));
-}
-
-/* Buffers, input data and registration for rank r. */
-static int rank_setup(struct world *w, const struct tcase *c, int r)
-{
-	struct rank_state *rs = &w->rs[r];
-	size_t esz = rb_dtype_size(c->dtype);
-	size_t in_bytes;
-
-	rb_coll_desc_get(c->kind)->sizes(c->count, r, c->nranks, &rs->sz);
-	in_bytes = rs->sz.send_count * esz;
-	rs->recv = calloc(rs->sz.recv_count + 1, esz);
-	rs->want = calloc(rs->sz.recv_count + 1, esz);
-	rs->input = calloc(rs->sz.send_count + 1, esz);
-	if (!c->in_place)
-		rs->send = calloc(rs->sz.send_count + 1, esz);
-	if (!rs->recv || !rs->want || !rs->input || (!c->in_place && !rs->send))
-		return -RB_ENOMEM;
-	rb_coll_fill_input(c->kind, rs->input, c->count, c->dtype, c->op, r,
-			   c->nranks, c->seed);
-	if (c->in_place)
-		memcpy((char *)rs->recv + rs->sz.inplace_off * esz, rs->input,
-		       in_bytes);
-	else
-		memcpy(rs->send, rs->input, in_bytes);
-	if (rb_tp_mem_reg(w->tps[r], rs->recv, rs->sz.recv_count * esz,
-			  RB_MEM_HOST, &rs->rmr))
-		return -RB_ENOMEM;
-	if (!c->in_place && rb_tp_mem_reg(w->tps[r], rs->send, in_bytes,
-					  RB_MEM_HOST, &rs->smr))
-		return -RB_ENOMEM;
-	return 0;
-}
-
-static int rank_exec(struct world *w, const struct tcase *c, int r)
-{
-	struct rank_state *rs = &w->rs[r];
-	struct rb_coll_args a = {
-		.kind = c->kind,
-		.rank = r,
-		.nranks = c->nranks,
-		.count = c->count,
-		.dtype = c->dtype,
-		.op = c->op,
-		.in_place = c->in_place,
-		.chunk_bytes = c->chunk_bytes,
-	};
-	struct rb_exec_args ea = {
-		.tp = w->tps[r],
-		.sched = &rs->sched,
-		.send_mr = rs->smr,
-		.recv_mr = rs->rmr,
-		.inplace_off_bytes = rs->sz.inplace_off * rb_dtype_size(c->dtype),
-		.dtype = c->dtype,
-		.op = c->op,
-	};
-	int rc = rb_coll_sched_build(c->algo, &a, &rs->sched);
-
-	if (rc)
-		return rc;
-	rc = rb_exec_create(&ea, &rs->ex);
-	w->ex[r] = rs->ex;
-	return rc;
-}
-
-static int world_setup(struct world *w, const struct tcase *c)
-{
-	int rc;
-
-	memset(w, 0, sizeof(*w));
-	rc = rb_loop_world_create(c->nranks, w->tps);
-	if (rc)
-		return rc;
-	w->n = c->nranks;
-	for (int r = 0; r < c->nranks; r++) {
-		rc = rank_setup(w, c, r);
-		if (!rc)
-			rc = rank_exec(w, c, r);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* Naive reference of element i of rank r's output, from all inputs. */
-static double naive_ref(const struct world *w, const struct tcase *c, int r,
-			size_t i)
-{
-	size_t per = c->count / (size_t)c->nranks;
-	double acc;
-
-	switch (c->kind) {
-	case RB_COLL_ALLREDUCE:
-		acc = elem_get(w->rs[0].input, i, c->dtype);
-		for (int s = 1; s < c->nranks; s++)
-			acc = scalar_op(acc, elem_get(w->rs[s].input, i,
-						      c->dtype), c->op);
-		return acc;
-	case RB_COLL_ALLGATHER:
-		return elem_get(w->rs[i / per].input, i % per, c->dtype);
-	default:
-		return elem_get(w->rs[i / per].input,
-				(size_t)r * per + i % per, c->dtype);
-	}
-}
-
-/* \return wrong elements over all ranks (both checks), written to msg. */
-static size_t world_check(struct world *w, const struct tcase *c,
-			  char *msg, size_t len)
-{
-	size_t esz = rb_dtype_size(c->dtype);
-	size_t bad = 0;
-
-	for (int r = 0; r < c->nranks; r++) {
-		struct rank_state *rs = &w->rs[r];
-		size_t n = rs->sz.recv_count;
-		size_t wrong;
-		size_t naive = 0;
-
-		rb_coll_fill_expected(c->kind, rs->want, c->count, c->dtype,
-				      c->op, r, c->nranks, c->seed);
-		wrong = rb_coll_count_wrong(rs->recv, rs->want, n, c->dtype);
-		for (size_t i = 0; i < n; i++)
-			naive += elem_get(rs->recv, i, c->dtype) !=
-				 naive_ref(w, c, r, i);
-		if (rs->send && memcmp(rs->send, rs->input,
-				       rs->sz.send_count * esz)) {
-			snprintf(msg, len, "rank %d: send buffer modified", r);
-			return bad + 1;
-		}
-		if ((wrong || naive) && !bad)
-			snprintf(msg, len,
-				 "rank %d: %zu of %zu wrong vs expected, %zu vs naive fold",
-				 r, wrong, n, naive);
-		bad += wrong + naive;
-	}
-	return bad;
-}
-
-/* Runs one case. \return 0 when every rank got the right data. */
-static int run_case(const struct tcase *c)
-{
-	struct world w;
-	char why[256] = "";
-	char msg[256] = "";
-	int rc = world_setup(&w, c);
-
-	if (!rc)
-		rc = rb_loop_exec_all(w.tps, w.ex, w.n, why, sizeof(why));
-	if (!rc && world_check(&w, c, msg, sizeof(msg)))
-		rc = -RB_EDATA;
-	if (rc)
-		print_error("%s %s n=%d count=%zu %s %s %s chunk=%zu: %s %s %s\n",
-			    rb_coll_kind_name(c->kind), c->algo, c->nranks,
-			    c->count, rb_dtype_name(c->dtype),
-			    rb_redop_name(c->op),
-			    c->in_place ? "in-place" : "out-of-place",
-			    c->chunk_bytes, rb_strerror(rc), why, msg);
-	world_free(&w);
-	return rc;
-}
+#define MAX_RANKS RB_TEST_MAX_RANKS
 
 /* ---- the sweep ---------------------------------------------------------- */
 
@@ -274,85 +27,36 @@ struct sweep {
 	char name[64];
 };
 
-/* Counts per rank count n: tiny (below n for all-reduce), uneven, and one
- * that takes several pipeline chunks of chunk_bytes. */
-static size_t sweep_counts(const struct sweep *sw, size_t *counts,
-			   size_t *chunks)
-{
-	size_t n = (size_t)sw->nranks;
-
-	if (sw->kind == RB_COLL_ALLREDUCE) {
-		counts[0] = 1;
-		counts[1] = n > 2 ? n - 1 : 2;
-		counts[2] = 7 * n + 3;		/* uneven segments */
-		counts[3] = 611;		/* many chunks of 40 bytes */
-		chunks[0] = chunks[1] = chunks[2] = 0;
-		chunks[3] = 40;
-		return 4;
-	}
-	counts[0] = n;
-	counts[1] = 5 * n;
-	counts[2] = 61 * n;			/* several 24-byte chunks */
-	chunks[0] = chunks[1] = 0;
-	chunks[2] = 24;
-	return 3;
-}
-
 /* Every dtype x op x placement x count for one algorithm and rank count. */
 static void test_sweep(void **state)
 {
 	const struct sweep *sw = *state;
-	int nops = sw->kind == RB_COLL_ALLREDUCE ? RB_NREDOPS : 1;
-	size_t counts[4];
-	size_t chunks[4];
-	int ncounts = (int)sweep_counts(sw, counts, chunks);
-	int runs = RB_NDTYPES * nops * 2 * ncounts;
-	int failed = 0;
+	int runs;
+	int failed = rb_test_sweep(sw->algo, sw->kind, sw->nranks, NULL, &runs);
 
-	for (int i = 0; i < runs; i++) {
-		int k = i % ncounts;
-		struct tcase c = {
-			.algo = sw->algo,
-			.kind = sw->kind,
-			.nranks = sw->nranks,
-			.count = counts[k],
-			.dtype = (enum rb_dtype)(i / (nops * 2 * ncounts)),
-			.op = (enum rb_redop)(i / (2 * ncounts) % nops),
-			.in_place = i / ncounts % 2,
-			.chunk_bytes = chunks[k],
-			.seed = 1000u + (uint64_t)i,
-		};
-
-		failed += run_case(&c) != 0;
-	}
 	if (failed)
 		fail_msg("%d of %d runs failed", failed, runs);
 }
 
 /* ---- traffic: bytes each rank sends match docs/algorithms.md ------------ */
 
-static uint64_t traffic_run(const struct tcase *c, uint64_t *sent,
+static uint64_t traffic_run(const struct rb_test_case *c, uint64_t *sent,
 			    uint64_t *msgs)
 {
-	struct world w;
-	char why[256] = "";
+	struct rb_test_world w;
 	char msg[256] = "";
 	uint64_t total = 0;
-	int rc = world_setup(&w, c);
+	int rc = rb_test_world_run(&w, c, msg, sizeof(msg));
 
-	if (!rc)
-		rc = rb_loop_exec_all(w.tps, w.ex, w.n, why, sizeof(why));
-	if (!rc && world_check(&w, c, msg, sizeof(msg)))
-		rc = -RB_EDATA;
 	if (rc)
-		fail_msg("%s n=%d: %s %s %s", c->algo, c->nranks,
-			 rb_strerror(rc), why, msg);
+		fail_msg("%s n=%d: %s %s", c->algo, c->nranks, rb_strerror(rc),
+			 msg);
 	for (int r = 0; r < c->nranks; r++) {
 		sent[r] = rb_loop_bytes_sent(w.tps[r]);
 		msgs[r] = rb_loop_msgs_sent(w.tps[r]);
 		total += sent[r];
 	}
-	world_free(&w);
+	rb_test_world_free(&w);
 	return total;
 }
 
@@ -363,7 +67,7 @@ static void test_traffic(void **state)
 
 	(void)state;
 	for (int n = 2; n <= MAX_RANKS; n++) {
-		struct tcase c = {
+		struct rb_test_case c = {
 			.kind = RB_COLL_ALLREDUCE, .nranks = n,
 			.count = 96 * (size_t)n, .dtype = RB_FLOAT,
 			.op = RB_OP_SUM, .seed = 7,
@@ -562,20 +266,20 @@ static void test_exec_bad_sched(void **state)
 static void test_exec_reuse(void **state)
 {
 	for (int ip = 0; ip < 2; ip++) {
-		struct tcase c = {
+		struct rb_test_case c = {
 			.algo = "ring", .kind = RB_COLL_ALLREDUCE, .nranks = 5,
 			.count = 1003, .dtype = RB_INT32, .op = RB_OP_SUM,
 			.in_place = ip, .chunk_bytes = 64, .seed = 1,
 		};
-		struct world w;
+		struct rb_test_world w;
 		char msg[256] = "";
 
 		(void)state;
-		assert_int_equal(world_setup(&w, &c), 0);
+		assert_int_equal(rb_test_world_setup(&w, &c), 0);
 		for (int run = 0; run < 3; run++) {
 			c.seed = 100 + (uint64_t)run;
 			for (int r = 0; r < c.nranks; r++) {
-				struct rank_state *rs = &w.rs[r];
+				struct rb_test_rank *rs = &w.rs[r];
 
 				rb_coll_fill_input(c.kind, rs->input, c.count,
 						   c.dtype, c.op, r, c.nranks,
@@ -585,10 +289,10 @@ static void test_exec_reuse(void **state)
 			}
 			assert_int_equal(rb_loop_exec_all(w.tps, w.ex, w.n,
 							  NULL, 0), 0);
-			assert_int_equal(world_check(&w, &c, msg, sizeof(msg)),
+			assert_int_equal(rb_test_world_check(&w, &c, msg, sizeof(msg)),
 					 0);
 		}
-		world_free(&w);
+		rb_test_world_free(&w);
 	}
 }
 
@@ -600,19 +304,19 @@ static void test_default_chunk(void **state)
 
 	(void)state;
 	for (int ip = 0; ip < 2; ip++) {
-		struct tcase ar = {
+		struct rb_test_case ar = {
 			.algo = "ring", .kind = RB_COLL_ALLREDUCE, .nranks = 3,
 			.count = 3 * per_rank, .dtype = RB_FLOAT,
 			.op = RB_OP_SUM, .in_place = ip, .seed = 77,
 		};
-		struct tcase ag = {
+		struct rb_test_case ag = {
 			.algo = "ring", .kind = RB_COLL_ALLGATHER, .nranks = 3,
 			.count = 3 * per_rank, .dtype = RB_FLOAT,
 			.in_place = ip, .seed = 78,
 		};
 
-		assert_int_equal(run_case(&ar), 0);
-		assert_int_equal(run_case(&ag), 0);
+		assert_int_equal(rb_test_case_run(&ar), 0);
+		assert_int_equal(rb_test_case_run(&ag), 0);
 	}
 }
 
@@ -628,10 +332,10 @@ static void test_algo_names(void **state)
 	(void)state;
 	assert_string_equal(rb_coll_algo_list(RB_COLL_ALLREDUCE, buf,
 					      sizeof(buf)),
-			    "auto, ring, rd, rh");
+			    "auto, ring, rd, rh, hier");
 	assert_string_equal(rb_coll_algo_list(RB_COLL_ALLTOALL, buf,
 					      sizeof(buf)),
-			    "auto, pairwise");
+			    "auto, pairwise, hier");
 	assert_string_equal(rb_coll_algo_find(a.kind, "auto", &a)->name, "rd");
 	a.count = 1 << 20;
 	assert_string_equal(rb_coll_algo_find(a.kind, "auto", &a)->name,

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "collectives/coll.h"
+#include "tests/unit/coll_world.h"
 
 static void test_sizes(void **state)
 {
@@ -79,24 +80,6 @@ static void test_busbw(void **state)
 	}
 }
 
-static double to_double(const void *buf, size_t i, enum rb_dtype t)
-{
-	switch (t) {
-	case RB_INT32:
-		return ((const int32_t *)buf)[i];
-	case RB_INT64:
-		return (double)((const int64_t *)buf)[i];
-	case RB_FLOAT:
-		return ((const float *)buf)[i];
-	case RB_DOUBLE:
-		return ((const double *)buf)[i];
-	case RB_HALF:
-		return rb_half_to_float(((const uint16_t *)buf)[i]);
-	default:
-		return rb_bf16_to_float(((const uint16_t *)buf)[i]);
-	}
-}
-
 /*
  * Folds every rank's input in the data type's own arithmetic (rb_reduce),
  * in rank order and in reverse order, and requires both to equal the
@@ -131,7 +114,7 @@ static void check_exact(enum rb_dtype t, enum rb_redop op, int nranks,
 			 rb_dtype_name(t), rb_redop_name(op), nranks);
 	/* Neighbouring results differ often, so shifted data shows. */
 	for (size_t i = 1; i < count; i++)
-		distinct += to_double(want, i, t) != to_double(want, i - 1, t);
+		distinct += rb_test_elem_get(want, i, t) != rb_test_elem_get(want, i - 1, t);
 	if (distinct < count / 2)
 		fail_msg("%s %s over %d ranks: only %zu of %zu results differ from their neighbour",
 			 rb_dtype_name(t), rb_redop_name(op), nranks, distinct,
@@ -174,7 +157,7 @@ static void test_sum_bounds(void **state)
 				rb_coll_fill_input(RB_COLL_ALLREDUCE, buf, count,
 						   lims[k].t, RB_OP_SUM, r, n, 9);
 				for (size_t i = 0; i < count; i++) {
-					double v = to_double(buf, i, lims[k].t);
+					double v = rb_test_elem_get(buf, i, lims[k].t);
 
 					mag[i] += v < 0 ? -v : v;
 				}

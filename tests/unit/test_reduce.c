@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "collectives/coll.h"
+#include "tests/unit/coll_world.h"
 
 /* Format of a binary floating type narrower than float. */
 struct fmt {
@@ -183,20 +184,6 @@ static void test_narrow_random(void **state)
 
 /* ---- kernels ---------------------------------------------------------- */
 
-static double ref_op(double a, double b, enum rb_redop op)
-{
-	switch (op) {
-	case RB_OP_SUM:
-		return a + b;
-	case RB_OP_PROD:
-		return a * b;
-	case RB_OP_MAX:
-		return a > b ? a : b;
-	default:
-		return a < b ? a : b;
-	}
-}
-
 /* Element i of n per type: random values in the type's comfortable range,
  * so that exact references exist in double. */
 static void fill_rand(void *buf, size_t n, enum rb_dtype t, uint64_t *s)
@@ -239,7 +226,7 @@ static void ref_elem(void *d, const void *s, size_t i, enum rb_dtype t,
 		int64_t a = ((int32_t *)d)[i];
 		int64_t b = ((const int32_t *)s)[i];
 		int64_t v = op == RB_OP_SUM ? a + b : op == RB_OP_PROD ? a * b :
-			    (int64_t)ref_op((double)a, (double)b, op);
+			    (int64_t)rb_test_op((double)a, (double)b, op);
 
 		((int32_t *)d)[i] = (int32_t)(uint32_t)(uint64_t)v;
 		break;
@@ -257,21 +244,21 @@ static void ref_elem(void *d, const void *s, size_t i, enum rb_dtype t,
 		break;
 	}
 	case RB_FLOAT:
-		((float *)d)[i] = (float)ref_op(((float *)d)[i],
+		((float *)d)[i] = (float)rb_test_op(((float *)d)[i],
 						((const float *)s)[i], op);
 		break;
 	case RB_DOUBLE:
-		((double *)d)[i] = ref_op(((double *)d)[i],
+		((double *)d)[i] = rb_test_op(((double *)d)[i],
 					  ((const double *)s)[i], op);
 		break;
 	case RB_HALF:
 		((uint16_t *)d)[i] = rb_float_to_half((float)model_round(&fmt_half,
-			ref_op(model_half(((uint16_t *)d)[i]),
+			rb_test_op(model_half(((uint16_t *)d)[i]),
 			       model_half(((const uint16_t *)s)[i]), op)));
 		break;
 	default:
 		((uint16_t *)d)[i] = rb_float_to_bf16((float)model_round(&fmt_bf16,
-			ref_op(rb_bf16_to_float(((uint16_t *)d)[i]),
+			rb_test_op(rb_bf16_to_float(((uint16_t *)d)[i]),
 			       rb_bf16_to_float(((const uint16_t *)s)[i]), op)));
 		break;
 	}
