@@ -514,6 +514,21 @@ static int open_report(struct bench *b, struct rb_run_meta *m)
 	return rb_report_open(m, &b->report);
 }
 
+/* Collective arguments of this rank at the sweep's largest size. */
+static struct rb_coll_args largest_args(const struct bench *b,
+					const struct rb_coll_topo *topo)
+{
+	return (struct rb_coll_args){
+		.kind = b->kind,
+		.rank = b->rank,
+		.nranks = b->nranks,
+		.count = b->counts[b->ncounts - 1],
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+		.topo = topo,
+	};
+}
+
 /* Decides between the library collective and a schedule. */
 static int choose_algo(struct bench *b)
 {
@@ -529,14 +544,7 @@ static int choose_algo(struct bench *b)
 				   !strcmp(b->o.algo, "auto"));
 	b->algo_name = b->native ? "native" : b->o.algo;
 	if (!b->native) {
-		struct rb_coll_args a = {
-			.kind = b->kind,
-			.rank = b->rank,
-			.nranks = b->nranks,
-			.count = b->counts[b->ncounts - 1],
-			.dtype = b->o.dtype,
-			.op = b->o.op,
-		};
+		struct rb_coll_args a = largest_args(b, NULL);
 		char names[256];
 
 		if (!rb_coll_algo_find(b->kind, b->o.algo, &a)) {
@@ -555,15 +563,7 @@ static int choose_algo(struct bench *b)
  * uneven ranks per node), and why does auto (not) pick hier. */
 static int check_algo(struct bench *b)
 {
-	struct rb_coll_args a = {
-		.kind = b->kind,
-		.rank = b->rank,
-		.nranks = b->nranks,
-		.count = b->counts[b->ncounts - 1],
-		.dtype = b->o.dtype,
-		.op = b->o.op,
-		.topo = &b->links.topo,
-	};
+	struct rb_coll_args a = largest_args(b, &b->links.topo);
 	const struct rb_coll_algo *al;
 	char why[256] = "";
 

@@ -64,7 +64,7 @@ static const struct opt_def opt_table[] = {
 	{ "op", NULL, O_OP, 1, "OP", "sum, prod, max, min (default sum)" },
 	{ "timeout", NULL, O_TIMEOUT, 1, "SEC", "bound on every wait; a stuck peer is named after SEC s (default 30)" },
 	{ "transport", NULL, O_TRANSPORT, 1, "NAME", "transport or library backend (default shm)" },
-	{ "algo", NULL, O_ALGO, 1, "NAME", "auto, native, ring, rd, pairwise, ... (default auto)" },
+	{ "algo", NULL, O_ALGO, 1, "NAME", "auto, native, ring, rd, rh, pairwise, hier (default auto)" },
 	{ "chunk", NULL, O_CHUNK, 1, "SIZE", "pipeline chunk of ring algorithms (default: algorithm's)" },
 	{ "placement", NULL, O_PLACEMENT, 1, "WHICH", "both or out-of-place (default both)" },
 	{ "results", NULL, O_RESULTS, 1, "DIR", "results directory (default results/<run-id>)" },

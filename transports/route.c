@@ -473,9 +473,13 @@ static int route_pick(struct route_tp *t, int peer, struct rb_tp_mr *mr,
 	return c;
 }
 
-static int route_xfer(struct rb_tp *tp, int send, int peer,
+enum route_xfer_kind { ROUTE_SEND, ROUTE_RECV, ROUTE_WRITE };
+
+/* Posts one transfer on the child that serves peer, tracking its request
+ * for progress. */
+static int route_xfer(struct rb_tp *tp, enum route_xfer_kind kind, int peer,
 		      struct rb_tp_mr *mr, size_t off, size_t len,
-		      struct rb_tp_req *req)
+		      uint64_t raddr, uint32_t rkey, struct rb_tp_req *req)
 {
 	struct route_tp *t = route_of(tp);
 	struct rb_tp_mr *cmr = NULL;
@@ -487,8 +491,13 @@ static int route_xfer(struct rb_tp *tp, int send, int peer,
 	rc = route_track(t, c, req);
 	if (rc)
 		return rc;
-	rc = send ? rb_tp_isend(t->child[c], peer, cmr, off, len, req) :
-		    rb_tp_irecv(t->child[c], peer, cmr, off, len, req);
+	if (kind == ROUTE_SEND)
+		rc = rb_tp_isend(t->child[c], peer, cmr, off, len, req);
+	else if (kind == ROUTE_RECV)
+		rc = rb_tp_irecv(t->child[c], peer, cmr, off, len, req);
+	else
+		rc = rb_tp_write(t->child[c], peer, cmr, off, len, raddr, rkey,
+				 req);
 	if (rc)
 		t->pend[c].n--;
 	return rc;
@@ -497,33 +506,21 @@ static int route_xfer(struct rb_tp *tp, int send, int peer,
 static int route_isend(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		       size_t off, size_t len, struct rb_tp_req *req)
 {
-	return route_xfer(tp, 1, peer, mr, off, len, req);
+	return route_xfer(tp, ROUTE_SEND, peer, mr, off, len, 0, 0, req);
 }
 
 static int route_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		       size_t off, size_t len, struct rb_tp_req *req)
 {
-	return route_xfer(tp, 0, peer, mr, off, len, req);
+	return route_xfer(tp, ROUTE_RECV, peer, mr, off, len, 0, 0, req);
 }
 
 static int route_write(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		       size_t off, size_t len, uint64_t raddr, uint32_t rkey,
 		       struct rb_tp_req *req)
 {
-	struct route_tp *t = route_of(tp);
-	struct rb_tp_mr *cmr = NULL;
-	int c = route_pick(t, peer, mr, &cmr);
-	int rc;
-
-	if (c < 0)
-		return -RB_EINVAL;
-	rc = route_track(t, c, req);
-	if (rc)
-		return rc;
-	rc = rb_tp_write(t->child[c], peer, cmr, off, len, raddr, rkey, req);
-	if (rc)
-		t->pend[c].n--;
-	return rc;
+	return route_xfer(tp, ROUTE_WRITE, peer, mr, off, len, raddr, rkey,
+			  req);
 }
 
 /* Forgets completed requests. \return how many completed since the last

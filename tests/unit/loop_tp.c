@@ -354,10 +354,10 @@ static void loop_stuck(const int *done, int nranks, char *why, size_t len)
 	}
 }
 
-int rb_loop_exec_all(struct rb_tp **tps, struct rb_exec **ex, int nranks,
-		     char *why, size_t why_len)
+int rb_loop_exec_over(struct rb_tp **tps, struct rb_exec **ex, int nranks,
+		      struct rb_tp *const *worlds, int nworlds, char *why,
+		      size_t why_len)
 {
-	struct loop_world *w = rb_container_of(tps[0], struct loop_tp, tp)->w;
 	int *done = calloc((size_t)nranks, sizeof(*done));
 	int rc = 0;
 
@@ -367,8 +367,11 @@ int rb_loop_exec_all(struct rb_tp **tps, struct rb_exec **ex, int nranks,
 		rc = rb_exec_start(ex[r]);
 	while (!rc) {
 		int left = 0;
-		uint64_t before = w->matched;
+		uint64_t before = 0;
+		uint64_t after = 0;
 
+		for (int i = 0; i < nworlds; i++)
+			before += loop_world_of(worlds[i])->matched;
 		for (int r = 0; r < nranks && !rc; r++) {
 			if (done[r])
 				continue;
@@ -384,9 +387,11 @@ int rb_loop_exec_all(struct rb_tp **tps, struct rb_exec **ex, int nranks,
 			break;
 		/* Requests complete only in posts and progress, so a round
 		 * that matches nothing leaves every executor where it was. */
-		for (int r = 0; r < nranks; r++)
-			rb_tp_progress(tps[r], 0);
-		if (w->matched == before) {
+		for (int r = 0; r < nranks && !rc; r++)
+			rc = rb_tp_progress(tps[r], 0);
+		for (int i = 0; i < nworlds; i++)
+			after += loop_world_of(worlds[i])->matched;
+		if (!rc && after == before) {
 			if (why && why_len)
 				loop_stuck(done, nranks, why, why_len);
 			rc = -RB_ETIMEDOUT;
@@ -394,4 +399,10 @@ int rb_loop_exec_all(struct rb_tp **tps, struct rb_exec **ex, int nranks,
 	}
 	free(done);
 	return rc;
+}
+
+int rb_loop_exec_all(struct rb_tp **tps, struct rb_exec **ex, int nranks,
+		     char *why, size_t why_len)
+{
+	return rb_loop_exec_over(tps, ex, nranks, tps, 1, why, why_len);
 }

@@ -36,4 +36,12 @@ uint64_t rb_loop_msgs_to(struct rb_tp *tp, int peer);
 int rb_loop_exec_all(struct rb_tp **tps, struct rb_exec **ex, int nranks,
 		     char *why, size_t why_len);
 
+/* The same for transports built over loopback worlds (a composition whose
+ * children are loopback transports): tps[] are driven, and a round counts
+ * as progress when any of the worlds of worlds[0..nworlds) (one loopback
+ * transport of each) matched a message. */
+int rb_loop_exec_over(struct rb_tp **tps, struct rb_exec **ex, int nranks,
+		      struct rb_tp *const *worlds, int nworlds, char *why,
+		      size_t why_len);
+
 #endif

@@ -57,102 +57,93 @@ static void rworld_free(struct rworld *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* Runs one execution of every rank's executor to the end. */
-static int rworld_exec(struct rworld *w, struct rb_exec **ex)
-{
-	int done[MAXR] = { 0 };
-	int rc = 0;
-
-	for (int r = 0; r < w->n && !rc; r++)
-		rc = rb_exec_start(ex[r]);
-	for (long round = 0; !rc && round < 1000000; round++) {
-		int left = 0;
-
-		for (int r = 0; r < w->n && !rc; r++) {
-			if (done[r])
-				continue;
-			rc = rb_exec_advance(ex[r]);
-			if (rc == -RB_EAGAIN) {
-				rc = 0;
-				left++;
-			} else if (!rc) {
-				done[r] = 1;
-			}
-		}
-		if (rc || !left)
-			return rc;
-		for (int r = 0; r < w->n; r++)
-			rc = rc ? rc : rb_tp_progress(w->tp[r], 0);
-	}
-	return rc ? rc : -RB_ETIMEDOUT;
-}
-
-/* Flat ring all-reduce over the composition, n ranks, ppn per node:
- * data exact, and each rank's bytes (all to its ring successor) counted
- * by exactly the child that serves the successor. */
-static void ring_over_route(int n, int ppn, enum rb_dtype dt)
-{
-	struct rworld w;
-	size_t count = 1000 + 37 * (size_t)n;
-	size_t esz = rb_dtype_size(dt);
+/* One collective on every rank of a world: buffers, schedules, executors. */
+struct rrun {
+	size_t count;
+	enum rb_dtype dt;
 	void *send[MAXR], *recv[MAXR], *want[MAXR];
 	struct rb_tp_mr *smr[MAXR], *rmr[MAXR];
 	struct rb_sched sched[MAXR];
 	struct rb_exec *ex[MAXR];
+};
+
+/* Builds algo's schedule of kind on every rank, runs it once, checks every
+ * rank's received data against the expected values. */
+static void rrun_do(struct rworld *w, struct rrun *x, const char *algo,
+		    enum rb_coll_kind kind, size_t count, enum rb_dtype dt)
+{
+	size_t esz = rb_dtype_size(dt);
+	struct rb_tp *worlds[2] = { w->intra[0], w->inter[0] };
+
+	memset(x, 0, sizeof(*x));
+	x->count = count;
+	x->dt = dt;
+	for (int r = 0; r < w->n; r++) {
+		struct rb_coll_args a = {
+			.kind = kind, .rank = r, .nranks = w->n, .count = count,
+			.dtype = dt, .op = RB_OP_SUM, .chunk_bytes = 1024,
+		};
+		struct rb_exec_args ea;
+
+		x->send[r] = calloc(count, esz);
+		x->recv[r] = calloc(count, esz);
+		x->want[r] = calloc(count, esz);
+		rb_coll_fill_input(kind, x->send[r], count, dt, RB_OP_SUM, r, w->n, 7);
+		rb_coll_fill_expected(kind, x->want[r], count, dt, RB_OP_SUM, r, w->n, 7);
+		assert_int_equal(rb_tp_mem_reg(w->tp[r], x->send[r], count * esz,
+					       RB_MEM_HOST, &x->smr[r]), 0);
+		assert_int_equal(rb_tp_mem_reg(w->tp[r], x->recv[r], count * esz,
+					       RB_MEM_HOST, &x->rmr[r]), 0);
+		assert_int_equal(rb_coll_sched_build(algo, &a, &x->sched[r]), 0);
+		ea = (struct rb_exec_args){ .tp = w->tp[r], .sched = &x->sched[r],
+					    .send_mr = x->smr[r], .recv_mr = x->rmr[r],
+					    .dtype = dt, .op = RB_OP_SUM };
+		assert_int_equal(rb_exec_create(&ea, &x->ex[r]), 0);
+	}
+	assert_int_equal(rb_loop_exec_over(w->tp, x->ex, w->n, worlds, 2, NULL, 0), 0);
+	for (int r = 0; r < w->n; r++)
+		assert_int_equal(rb_coll_count_wrong(x->recv[r], x->want[r],
+						     count, dt), 0);
+}
+
+static void rrun_free(struct rworld *w, struct rrun *x)
+{
+	for (int r = 0; r < w->n; r++) {
+		rb_exec_destroy(x->ex[r]);
+		rb_sched_free(&x->sched[r]);
+		rb_tp_mem_dereg(w->tp[r], x->smr[r]);
+		rb_tp_mem_dereg(w->tp[r], x->rmr[r]);
+		free(x->send[r]);
+		free(x->recv[r]);
+		free(x->want[r]);
+	}
+}
+
+/* Flat ring all-reduce over the composition, n ranks, ppn per node: data
+ * exact, and each rank's bytes (all to its ring successor) counted by
+ * exactly the child that serves the successor. */
+static void ring_over_route(int n, int ppn, enum rb_dtype dt)
+{
+	struct rworld w;
+	struct rrun x;
 
 	rworld_make(&w, n, ppn);
-	memset(sched, 0, sizeof(sched));
+	rrun_do(&w, &x, "ring", RB_COLL_ALLREDUCE, 1000 + 37 * (size_t)n, dt);
 	for (int r = 0; r < n; r++) {
-		struct rb_coll_args a = {
-			.kind = RB_COLL_ALLREDUCE, .rank = r, .nranks = n,
-			.count = count, .dtype = dt, .op = RB_OP_SUM,
-			.chunk_bytes = 1024,
-		};
-		struct rb_exec_args ea = { 0 };
-
-		send[r] = calloc(count, esz);
-		recv[r] = calloc(count, esz);
-		want[r] = calloc(count, esz);
-		rb_coll_fill_input(RB_COLL_ALLREDUCE, send[r], count, dt,
-				   RB_OP_SUM, r, n, 7);
-		rb_coll_fill_expected(RB_COLL_ALLREDUCE, want[r], count, dt,
-				      RB_OP_SUM, r, n, 7);
-		assert_int_equal(rb_tp_mem_reg(w.tp[r], send[r], count * esz,
-					       RB_MEM_HOST, &smr[r]), 0);
-		assert_int_equal(rb_tp_mem_reg(w.tp[r], recv[r], count * esz,
-					       RB_MEM_HOST, &rmr[r]), 0);
-		assert_int_equal(rb_coll_sched_build("ring", &a, &sched[r]), 0);
-		ea = (struct rb_exec_args){ .tp = w.tp[r], .sched = &sched[r],
-					    .send_mr = smr[r], .recv_mr = rmr[r],
-					    .dtype = dt, .op = RB_OP_SUM };
-		assert_int_equal(rb_exec_create(&ea, &ex[r]), 0);
-	}
-	assert_int_equal(rworld_exec(&w, ex), 0);
-	for (int r = 0; r < n; r++) {
-		int next = (r + 1) % n;
 		uint64_t a = rb_loop_bytes_sent(w.intra[r]);
 		uint64_t b = rb_loop_bytes_sent(w.inter[r]);
 
-		assert_int_equal(rb_coll_count_wrong(recv[r], want[r], count, dt), 0);
-		/* A ring rank sends to its successor only: all of it through
-		 * the child that serves the successor, none through the other. */
 		if (n == 1) {
 			assert_int_equal(a + b, 0);
-		} else if (w.node_of[next] == w.node_of[r]) {
+		} else if (w.node_of[(r + 1) % n] == w.node_of[r]) {
 			assert_true(a > 0);
 			assert_int_equal(b, 0);
 		} else {
 			assert_true(b > 0);
 			assert_int_equal(a, 0);
 		}
-		rb_exec_destroy(ex[r]);
-		rb_sched_free(&sched[r]);
-		rb_tp_mem_dereg(w.tp[r], smr[r]);
-		rb_tp_mem_dereg(w.tp[r], rmr[r]);
-		free(send[r]);
-		free(recv[r]);
-		free(want[r]);
 	}
+	rrun_free(&w, &x);
 	rworld_free(&w);
 }
 
@@ -171,53 +162,22 @@ static void test_route_alltoall_split(void **state)
 	const int n = 6, ppn = 3;
 	const size_t blk = 64;	/* elements per peer */
 	struct rworld w;
-	void *send[6], *recv[6], *want[6];
-	struct rb_tp_mr *smr[6], *rmr[6];
-	struct rb_sched sched[6];
-	struct rb_exec *ex[6];
+	struct rrun x;
 
 	(void)state;
 	rworld_make(&w, n, ppn);
-	memset(sched, 0, sizeof(sched));
+	rrun_do(&w, &x, "pairwise", RB_COLL_ALLTOALL, blk * n, RB_INT32);
 	for (int r = 0; r < n; r++) {
-		struct rb_coll_args a = {
-			.kind = RB_COLL_ALLTOALL, .rank = r, .nranks = n,
-			.count = blk * n, .dtype = RB_INT32, .op = RB_OP_SUM,
-		};
-		struct rb_exec_args ea;
-
-		send[r] = calloc(blk * n, 4);
-		recv[r] = calloc(blk * n, 4);
-		want[r] = calloc(blk * n, 4);
-		rb_coll_fill_input(RB_COLL_ALLTOALL, send[r], blk * n, RB_INT32,
-				   RB_OP_SUM, r, n, 3);
-		rb_coll_fill_expected(RB_COLL_ALLTOALL, want[r], blk * n,
-				      RB_INT32, RB_OP_SUM, r, n, 3);
-		assert_int_equal(rb_tp_mem_reg(w.tp[r], send[r], blk * n * 4,
-					       RB_MEM_HOST, &smr[r]), 0);
-		assert_int_equal(rb_tp_mem_reg(w.tp[r], recv[r], blk * n * 4,
-					       RB_MEM_HOST, &rmr[r]), 0);
-		assert_int_equal(rb_coll_sched_build("pairwise", &a, &sched[r]), 0);
-		ea = (struct rb_exec_args){ .tp = w.tp[r], .sched = &sched[r],
-					    .send_mr = smr[r], .recv_mr = rmr[r],
-					    .dtype = RB_INT32, .op = RB_OP_SUM };
-		assert_int_equal(rb_exec_create(&ea, &ex[r]), 0);
-	}
-	assert_int_equal(rworld_exec(&w, ex), 0);
-	for (int r = 0; r < n; r++) {
-		assert_int_equal(rb_coll_count_wrong(recv[r], want[r], blk * n,
-						     RB_INT32), 0);
 		/* ppn - 1 local peers, n - ppn remote ones */
 		assert_int_equal(rb_loop_bytes_sent(w.intra[r]), (ppn - 1) * blk * 4);
 		assert_int_equal(rb_loop_bytes_sent(w.inter[r]), (n - ppn) * blk * 4);
-		rb_exec_destroy(ex[r]);
-		rb_sched_free(&sched[r]);
-		rb_tp_mem_dereg(w.tp[r], smr[r]);
-		rb_tp_mem_dereg(w.tp[r], rmr[r]);
-		free(send[r]);
-		free(recv[r]);
-		free(want[r]);
+		for (int p = 0; p < n; p++) {
+			int local = w.node_of[p] == w.node_of[r];
+
+			assert_int_equal(rb_loop_bytes_to(local ? w.inter[r] : w.intra[r], p), 0);
+		}
 	}
+	rrun_free(&w, &x);
 	rworld_free(&w);
 }
 
