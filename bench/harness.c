@@ -572,9 +572,12 @@ static int check_algo(struct bench *b)
 	al = rb_coll_algo_find(b->kind, b->o.algo, &a);
 	if (!strcmp(b->o.algo, "auto")) {
 		rb_coll_auto_why(&a, why, sizeof(why));
-		snprintf(b->auto_note, sizeof(b->auto_note), "%s%s%s",
-			 why[0] ? "auto does not pick hier: " : "auto picks hier",
-			 why, "");
+		if (why[0])
+			snprintf(b->auto_note, sizeof(b->auto_note),
+				 "auto does not pick hier: %.200s", why);
+		else
+			snprintf(b->auto_note, sizeof(b->auto_note),
+				 "auto picks hier");
 		return 0;
 	}
 	if (al && !al->supports(&a, why, sizeof(why))) {
