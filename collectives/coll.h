@@ -58,16 +58,8 @@ void rb_coll_fill_expected(enum rb_coll_kind kind, void *buf, size_t count,
 size_t rb_coll_count_wrong(const void *got, const void *want, size_t n,
 			   enum rb_dtype dtype);
 
-/* dst[i] = dst[i] op src[i] for n elements (reduce.c). */
-void rb_reduce(void *dst, const void *src, size_t n, enum rb_dtype dtype,
-	       enum rb_redop op);
-
-/* IEEE binary16 and bfloat16 <-> float (reduce.c). Narrowing rounds to
- * nearest, ties to even; overflow gives inf, NaN stays NaN (quiet). */
-float rb_half_to_float(uint16_t h);
-uint16_t rb_float_to_half(float f);
-float rb_bf16_to_float(uint16_t h);
-uint16_t rb_float_to_bf16(float f);
+/* The reduction kernels (rb_reduce, rb_reduce_to) and the binary16 and
+ * bfloat16 conversions are in common/rb.h: transports use them too. */
 
 /* ---- schedules (sched.c) ----------------------------------------------- */
 
@@ -87,6 +79,12 @@ enum rb_step_op {
 	RB_STEP_WAIT,	/* wait until step `dep` (or every posted step if -1) is done */
 	RB_STEP_REDUCE,	/* buf+off op= src_buf+src_off, len bytes */
 	RB_STEP_COPY,	/* buf+off = src_buf+src_off, len bytes */
+	/* post a receive of len bytes from peer that ends with
+	 * buf+off = src_buf+src_off op incoming (the source may be the
+	 * destination). A transport that can combines the data as it arrives
+	 * (shm: straight out of its FIFO); otherwise the executor receives
+	 * into TMP+tmp_off and reduces when the receive is waited for. */
+	RB_STEP_RECV_REDUCE,
 };
 
 struct rb_step {
@@ -98,6 +96,7 @@ struct rb_step {
 	size_t src_off;
 	size_t len;	/* bytes */
 	int dep;	/* WAIT: index of the step waited for, -1 = all */
+	size_t tmp_off;	/* RECV_REDUCE: TMP staging when combined late */
 };
 
 struct rb_sched {
@@ -117,6 +116,12 @@ int rb_sched_reduce(struct rb_sched *s, enum rb_buf dst, size_t dst_off,
 		    enum rb_buf src, size_t src_off, size_t len);
 int rb_sched_copy(struct rb_sched *s, enum rb_buf dst, size_t dst_off,
 		  enum rb_buf src, size_t src_off, size_t len);
+/* RB_STEP_RECV_REDUCE: dst+dst_off = src+src_off op (len bytes from peer),
+ * staged at TMP+tmp_off where the transport cannot combine on arrival.
+ * Wait for the returned step before reading or sending dst. */
+int rb_sched_recv_reduce(struct rb_sched *s, int peer, enum rb_buf dst,
+			 size_t dst_off, enum rb_buf src, size_t src_off,
+			 size_t tmp_off, size_t len);
 /* Ensures tmp_bytes >= bytes. */
 void rb_sched_need_tmp(struct rb_sched *s, size_t bytes);
 void rb_sched_reset(struct rb_sched *s);

@@ -27,6 +27,10 @@ struct rb_exec {
 	void *tmp;
 	struct rb_tp_mr *tmp_mr;
 	struct rb_tp_req *reqs;	/* one per step, used by SEND/RECV */
+	/* RECV_REDUCE steps received into TMP (the transport cannot combine
+	 * on arrival), and whether their reduction ran in this execution. */
+	unsigned char *staged;
+	unsigned char *combined;
 	int pc;			/* next step to execute */
 	int wait_lo;		/* transfers below this index are complete */
 	int blocked;		/* step whose request is awaited, -1 none */
@@ -42,7 +46,8 @@ static const char *const exec_buf_names[RB_NBUFS] = {
 
 static int exec_is_xfer(const struct rb_step *st)
 {
-	return st->op == RB_STEP_SEND || st->op == RB_STEP_RECV;
+	return st->op == RB_STEP_SEND || st->op == RB_STEP_RECV ||
+	       st->op == RB_STEP_RECV_REDUCE;
 }
 
 /* Bytes available in buffer b. */
@@ -71,7 +76,12 @@ static int exec_check_sched(const struct rb_exec *ex)
 		const struct rb_step *st = &s->steps[i];
 		int ok = exec_range_ok(ex, st->buf, st->off, st->len);
 
-		if (exec_is_xfer(st))
+		if (st->op == RB_STEP_RECV_REDUCE)
+			ok = ok && st->peer >= 0 && st->peer < ex->tp->nranks &&
+			     exec_range_ok(ex, st->src_buf, st->src_off, st->len) &&
+			     exec_range_ok(ex, RB_BUF_TMP, st->tmp_off, st->len) &&
+			     st->len % ex->esz == 0;
+		else if (exec_is_xfer(st))
 			ok = ok && st->peer >= 0 && st->peer < ex->tp->nranks;
 		else if (st->op == RB_STEP_WAIT)
 			ok = st->dep >= -1 && st->dep < i;
@@ -142,7 +152,9 @@ int rb_exec_create(const struct rb_exec_args *args, struct rb_exec **ex_p)
 	ex->blocked = -1;
 	ex->reqs = calloc((size_t)RB_MAX(args->sched->nsteps, 1),
 			  sizeof(*ex->reqs));
-	if (!ex->reqs) {
+	ex->staged = calloc((size_t)RB_MAX(args->sched->nsteps, 1), 1);
+	ex->combined = calloc((size_t)RB_MAX(args->sched->nsteps, 1), 1);
+	if (!ex->reqs || !ex->staged || !ex->combined) {
 		rc = -RB_ENOMEM;
 		goto out_destroy;
 	}
@@ -192,12 +204,26 @@ static int exec_post(struct rb_exec *ex, int i)
 	req->status = 0;
 	req->peer = st->peer;
 	req->len = st->len;
-	if (st->op == RB_STEP_SEND)
+	if (st->op == RB_STEP_SEND) {
 		rc = rb_tp_isend(ex->tp, st->peer, ex->mr[st->buf],
 				 ex->base[st->buf] + st->off, st->len, req);
-	else
+	} else if (st->op == RB_STEP_RECV) {
 		rc = rb_tp_irecv(ex->tp, st->peer, ex->mr[st->buf],
 				 ex->base[st->buf] + st->off, st->len, req);
+	} else {
+		ex->combined[i] = 0;
+		ex->staged[i] = 0;
+		rc = rb_tp_irecv_reduce(ex->tp, st->peer, ex->mr[st->buf],
+					ex->base[st->buf] + st->off, st->len,
+					ex->ptr[st->src_buf] + st->src_off,
+					ex->dtype, ex->op, req);
+		if (rc == -RB_ENOTSUP) {
+			ex->staged[i] = 1;
+			rc = rb_tp_irecv(ex->tp, st->peer, ex->mr[RB_BUF_TMP],
+					 ex->base[RB_BUF_TMP] + st->tmp_off,
+					 st->len, req);
+		}
+	}
 	if (rc)
 		rb_err("posting %s rank %d (%zu bytes): %s",
 		       st->op == RB_STEP_SEND ? "send to" : "recv from",
@@ -223,6 +249,15 @@ static int exec_req_state(struct rb_exec *ex, int i)
 		       st->peer, st->len, rb_strerror(req->status));
 		return req->status;
 	}
+	/* A staged receive-reduce combines when first found complete, before
+	 * any later step can read or send its destination. */
+	if (st->op == RB_STEP_RECV_REDUCE && ex->staged[i] && !ex->combined[i]) {
+		rb_reduce_to(ex->ptr[st->buf] + st->off,
+			     ex->ptr[st->src_buf] + st->src_off,
+			     ex->ptr[RB_BUF_TMP] + st->tmp_off, st->len / ex->esz,
+			     ex->dtype, ex->op);
+		ex->combined[i] = 1;
+	}
 	return 0;
 }
 
@@ -246,6 +281,7 @@ static int exec_step(struct rb_exec *ex, const struct rb_step *st)
 	switch (st->op) {
 	case RB_STEP_SEND:
 	case RB_STEP_RECV:
+	case RB_STEP_RECV_REDUCE:
 		return exec_post(ex, ex->pc);
 	case RB_STEP_WAIT:
 		if (st->dep >= 0)
@@ -356,5 +392,7 @@ void rb_exec_destroy(struct rb_exec *ex)
 	if (ex->tmp && ex->mem)
 		ex->mem->free(ex->tmp);
 	free(ex->reqs);
+	free(ex->staged);
+	free(ex->combined);
 	free(ex);
 }

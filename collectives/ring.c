@@ -153,8 +153,12 @@ static void ring_send_chunk(struct ring_ctx *x, enum rb_buf buf, int k, int c)
 		ring_chk(x, rb_sched_send(x->s, x->next, buf, off, len));
 }
 
-/* Reduce-scatter receive of unit u into its TMP slot. */
-static void ring_rs_recv(struct ring_ctx *x, int u)
+/* Reduce-scatter receive of unit u: RECV = in + incoming for its chunk,
+ * combined on arrival where the transport can (shm), else through the
+ * unit's TMP slot. Each segment is received once per member, so this is
+ * the chunk's first write: out of place the local term comes from SEND
+ * (no separate seed copy), in place from RECV itself. */
+static void ring_rs_recv(struct ring_ctx *x, enum rb_buf in, int u)
 {
 	size_t off;
 	size_t len = ring_chunk(x, ring_unit_seg(x, u, 0), u % x->nch, &off);
@@ -162,44 +166,35 @@ static void ring_rs_recv(struct ring_ctx *x, int u)
 
 	x->slot_req[slot] = -1;
 	if (len)
-		x->slot_req[slot] = ring_chk(x, rb_sched_recv(x->s, x->prev,
-				RB_BUF_TMP, (size_t)slot * x->slot_bytes, len));
+		x->slot_req[slot] = ring_chk(x, rb_sched_recv_reduce(x->s,
+				x->prev, RB_BUF_RECV, off, in, off,
+				(size_t)slot * x->slot_bytes, len));
 }
 
 /*
  * Reduce-scatter. Unit u = s * nch + c receives chunk c of segment
- * (me - s - 1) from prev into slot u % RING_SLOTS, adds it into RECV, and
+ * (me - s - 1) from prev, combined with this member's term into RECV, and
  * forwards the sum at step s + 1. After the last step the chunk is
  * complete; with fwd its send is the all-gather's first. Up to RING_SLOTS
  * receives are in flight, so the next chunks arrive while the current one
- * is reduced.
+ * is combined. A receive is posted into RECV early, but its region is
+ * neither read nor sent by anything before its own wait.
  */
 static void ring_rs(struct ring_ctx *x, enum rb_buf in, int fwd)
 {
 	for (int u = 0; u < RB_MIN(RING_SLOTS, x->units); u++)
-		ring_rs_recv(x, u);
+		ring_rs_recv(x, in, u);
 	for (int c = 0; c < x->nch; c++)
 		ring_send_chunk(x, in, x->me, c);
 	for (int u = 0; u < x->units && !x->rc; u++) {
 		int k = ring_unit_seg(x, u, 0);
 		int c = u % x->nch;
 		int slot = u % RING_SLOTS;
-		size_t off;
-		size_t len = ring_chunk(x, k, c, &off);
 
-		if (len) {
-			/* Each segment is received once per member: its first
-			 * touch, so out of place it is seeded from SEND. */
-			if (in != RB_BUF_RECV)
-				ring_chk(x, rb_sched_copy(x->s, RB_BUF_RECV, off,
-							  in, off, len));
+		if (x->slot_req[slot] >= 0)
 			ring_chk(x, rb_sched_wait(x->s, x->slot_req[slot]));
-			ring_chk(x, rb_sched_reduce(x->s, RB_BUF_RECV, off,
-					RB_BUF_TMP,
-					(size_t)slot * x->slot_bytes, len));
-		}
 		if (u + RING_SLOTS < x->units)
-			ring_rs_recv(x, u + RING_SLOTS);
+			ring_rs_recv(x, in, u + RING_SLOTS);
 		if (fwd || u + x->nch < x->units)
 			ring_send_chunk(x, RB_BUF_RECV, k, c);
 	}

@@ -94,6 +94,20 @@ int rb_sched_copy(struct rb_sched *s, enum rb_buf dst, size_t dst_off,
 	return sched_local(s, RB_STEP_COPY, dst, dst_off, src, src_off, len);
 }
 
+int rb_sched_recv_reduce(struct rb_sched *s, int peer, enum rb_buf dst,
+			 size_t dst_off, enum rb_buf src, size_t src_off,
+			 size_t tmp_off, size_t len)
+{
+	int i = sched_local(s, RB_STEP_RECV_REDUCE, dst, dst_off, src, src_off,
+			    len);
+
+	if (i < 0)
+		return i;
+	s->steps[i].peer = peer;
+	s->steps[i].tmp_off = tmp_off;
+	return i;
+}
+
 void rb_sched_need_tmp(struct rb_sched *s, size_t bytes)
 {
 	if (s->tmp_bytes < bytes)

@@ -87,6 +87,25 @@ enum rb_coll_kind {
 	RB_NCOLLS,
 };
 
+/* Reduction kernels (common/reduce.c), built for the widest vector ISA the
+ * CPU has (AVX-512, AVX2, else the build's default), chosen at load time;
+ * every variant computes the same bits (element-wise, no reassociation).
+ * rb_reduce: dst[i] = dst[i] op src[i]. rb_reduce_to: dst[i] = a[i] op
+ * b[i], dst may be a but must not overlap b otherwise. n elements. */
+void rb_reduce(void *dst, const void *src, size_t n, enum rb_dtype dtype,
+	       enum rb_redop op);
+void rb_reduce_to(void *dst, const void *a, const void *b, size_t n,
+		  enum rb_dtype dtype, enum rb_redop op);
+/* \return the instruction set the kernels run with here ("avx2", ...). */
+const char *rb_reduce_isa(void);
+
+/* IEEE binary16 and bfloat16 <-> float. Narrowing rounds to nearest, ties
+ * to even; overflow gives inf, NaN stays NaN (quiet). */
+float rb_half_to_float(uint16_t h);
+uint16_t rb_float_to_half(float f);
+float rb_bf16_to_float(uint16_t h);
+uint16_t rb_float_to_bf16(float f);
+
 /* \return element size in bytes. */
 size_t rb_dtype_size(enum rb_dtype t);
 /* \return the name printed in the table ("int32", "float", "half", ...). */

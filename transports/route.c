@@ -473,13 +473,21 @@ static int route_pick(struct route_tp *t, int peer, struct rb_tp_mr *mr,
 	return c;
 }
 
-enum route_xfer_kind { ROUTE_SEND, ROUTE_RECV, ROUTE_WRITE };
+enum route_xfer_kind { ROUTE_SEND, ROUTE_RECV, ROUTE_WRITE, ROUTE_RECV_REDUCE };
+
+/* What a receive-reduce forwards besides the transfer. */
+struct route_red {
+	const void *seed;
+	enum rb_dtype dtype;
+	enum rb_redop op;
+};
 
 /* Posts one transfer on the child that serves peer, tracking its request
  * for progress. */
 static int route_xfer(struct rb_tp *tp, enum route_xfer_kind kind, int peer,
 		      struct rb_tp_mr *mr, size_t off, size_t len,
-		      uint64_t raddr, uint32_t rkey, struct rb_tp_req *req)
+		      uint64_t raddr, uint32_t rkey,
+		      const struct route_red *red, struct rb_tp_req *req)
 {
 	struct route_tp *t = route_of(tp);
 	struct rb_tp_mr *cmr = NULL;
@@ -495,6 +503,9 @@ static int route_xfer(struct rb_tp *tp, enum route_xfer_kind kind, int peer,
 		rc = rb_tp_isend(t->child[c], peer, cmr, off, len, req);
 	else if (kind == ROUTE_RECV)
 		rc = rb_tp_irecv(t->child[c], peer, cmr, off, len, req);
+	else if (kind == ROUTE_RECV_REDUCE)
+		rc = rb_tp_irecv_reduce(t->child[c], peer, cmr, off, len,
+					red->seed, red->dtype, red->op, req);
 	else
 		rc = rb_tp_write(t->child[c], peer, cmr, off, len, raddr, rkey,
 				 req);
@@ -506,13 +517,25 @@ static int route_xfer(struct rb_tp *tp, enum route_xfer_kind kind, int peer,
 static int route_isend(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		       size_t off, size_t len, struct rb_tp_req *req)
 {
-	return route_xfer(tp, ROUTE_SEND, peer, mr, off, len, 0, 0, req);
+	return route_xfer(tp, ROUTE_SEND, peer, mr, off, len, 0, 0, NULL, req);
 }
 
 static int route_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		       size_t off, size_t len, struct rb_tp_req *req)
 {
-	return route_xfer(tp, ROUTE_RECV, peer, mr, off, len, 0, 0, req);
+	return route_xfer(tp, ROUTE_RECV, peer, mr, off, len, 0, 0, NULL, req);
+}
+
+/* -RB_ENOTSUP where the child of this peer cannot combine on arrival. */
+static int route_irecv_reduce(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			      size_t off, size_t len, const void *seed,
+			      enum rb_dtype dtype, enum rb_redop op,
+			      struct rb_tp_req *req)
+{
+	struct route_red red = { seed, dtype, op };
+
+	return route_xfer(tp, ROUTE_RECV_REDUCE, peer, mr, off, len, 0, 0,
+			  &red, req);
 }
 
 static int route_write(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
@@ -520,7 +543,7 @@ static int route_write(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		       struct rb_tp_req *req)
 {
 	return route_xfer(tp, ROUTE_WRITE, peer, mr, off, len, raddr, rkey,
-			  req);
+			  NULL, req);
 }
 
 /* Forgets completed requests. \return how many completed since the last
@@ -659,6 +682,7 @@ const struct rb_tp_ops rb_route_ops = {
 	.mem_dereg = route_mem_dereg,
 	.isend = route_isend,
 	.irecv = route_irecv,
+	.irecv_reduce = route_irecv_reduce,
 	.write = route_write,
 	.progress = route_progress,
 	.peer_desc = route_peer_desc,

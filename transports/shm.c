@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -156,24 +157,71 @@ static void shm_peer_fail(struct shm_tp *st, struct shm_peer *p, int status)
 	}
 }
 
-/* Reads the next chunk of a CMA receive. \return 1 if bytes moved, or
- * -RB_EPEER / -RB_ESYS (logged). */
+/* Lands n bytes at done of receive r from src: copied, or combined with
+ * the receive-reduce's local term. */
+static void shm_land(struct rb_tp_req *r, size_t done, const void *src,
+		     size_t n)
+{
+	if (!REQ_RED(r)) {
+		memcpy(REQ_BUF(r) + done, src, n);
+		return;
+	}
+	rb_reduce_to(REQ_BUF(r) + done, REQ_SEED(r) + done, src,
+		     n / rb_dtype_size(REQ_RED_DTYPE(r)), REQ_RED_DTYPE(r),
+		     REQ_RED_OP(r));
+}
+
+/* process_vm_readv of exactly n bytes (short reads retried). \return n,
+ * or what the last call returned. */
+static ssize_t shm_readv_all(pid_t pid, char *dst, uintptr_t raddr, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct iovec local = { .iov_base = dst + got, .iov_len = n - got };
+		struct iovec remote = {
+			.iov_base = (void *)(raddr + got),
+			.iov_len = n - got,
+		};
+		ssize_t k = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+		if (k <= 0)
+			return k;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
+/* Reads the next chunk of a CMA receive: into place, or for a
+ * receive-reduce into a bounce buffer it is then combined from.
+ * \return 1 if bytes moved, or -RB_EPEER / -RB_ESYS / -RB_ENOMEM (logged). */
 static int shm_cma_read(struct shm_tp *st, int src, struct rb_tp_req *r)
 {
 	struct shm_peer *p = &st->peers[src];
 	size_t done = REQ_DONE_BYTES(r);
 	size_t n = RB_MIN((size_t)SHM_CMA_CHUNK, r->len - done);
-	struct iovec local = { .iov_base = REQ_BUF(r) + done, .iov_len = n };
-	struct iovec remote = {
-		.iov_base = (void *)(uintptr_t)(REQ_RADDR(r) + done),
-		.iov_len = n,
-	};
+	uintptr_t raddr = (uintptr_t)(REQ_RADDR(r) + done);
 	ssize_t got;
 
+	if (REQ_RED(r) && !st->bounce) {
+		st->bounce = malloc(SHM_CMA_CHUNK);
+		if (!st->bounce) {
+			rb_err("shm: %u bytes for receive-reduce reads: out of memory",
+			       SHM_CMA_CHUNK);
+			return -RB_ENOMEM;
+		}
+	}
 	if (src == st->tp.rank) {
-		memcpy(local.iov_base, remote.iov_base, n);
+		shm_land(r, done, (const void *)raddr, n);
 		got = (ssize_t)n;
+	} else if (REQ_RED(r)) {
+		got = shm_readv_all(p->pid, st->bounce, raddr, n);
+		if (got == (ssize_t)n)
+			shm_land(r, done, st->bounce, n);
 	} else {
+		struct iovec local = { .iov_base = REQ_BUF(r) + done, .iov_len = n };
+		struct iovec remote = { .iov_base = (void *)raddr, .iov_len = n };
+
 		got = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
 	}
 	if (got < 0 && errno == ESRCH) {
@@ -212,7 +260,9 @@ static int shm_take_slot(struct shm_tp *st, int src, struct rb_tp_req *r)
 		REQ_RADDR(r) = h->addr;
 	} else {
 		REQ_STATE(r) = SHM_RECV_DATA;
-		memcpy(REQ_BUF(r) + REQ_DONE_BYTES(r), h + 1, h->frag_len);
+		/* Straight out of the slot: a receive-reduce combines here,
+		 * with no staging copy. */
+		shm_land(r, REQ_DONE_BYTES(r), h + 1, h->frag_len);
 		REQ_DONE_BYTES(r) += h->frag_len;
 	}
 	p->rx_tail++;
@@ -365,21 +415,38 @@ static int shm_idle(struct shm_tp *st, int64_t idle_ns, int64_t left_ns)
 	return shm_sleep(st, RB_MAX(RB_MIN(left_ns, SHM_CHECK_NS), 1000));
 }
 
-/* Something moved after a wait: grow the spin budget when waits end while
- * spinning, halve it when they outlast it, so a rank whose peer shares its
- * CPU soon stops spinning against it (docs/shm.md#waiting). */
+/* Something moved after a wait: adapt the spin budget (docs/shm.md
+ * "Waiting"). A wait that ended within a few budgets means the peer was
+ * merely asleep or briefly busy, and a longer spin would have caught it:
+ * grow. Only a wait far beyond the ceiling means a slow peer, where spinning
+ * burns a CPU for nothing: shrink. In between, keep. Shrinking on every
+ * wait longer than the budget instead locks two ranks into sleeping on
+ * every message once one of them has slept (a sleep-wake round costs more
+ * than the floor). */
 static void shm_wait_ended(struct shm_tp *st)
 {
 	int64_t idle_ns;
+	struct rusage ru;
 
 	if (!st->idle_since_ns)
 		return;
 	idle_ns = (int64_t)(rb_time_ns() - st->idle_since_ns);
-	if (idle_ns <= st->spin_ns)
-		st->spin_ns = RB_MIN(2 * st->spin_ns, SHM_SPIN_MAX_NS);
-	else
-		st->spin_ns = RB_MAX(st->spin_ns / 2, SHM_SPIN_MIN_NS);
 	st->idle_since_ns = 0;
+	if (idle_ns <= st->spin_ns) {
+		st->spin_ns = RB_MIN(2 * st->spin_ns, SHM_SPIN_MAX_NS);
+		return;
+	}
+	/* Outlasted the spin. Preempted since the last such wait: more
+	 * runnable threads than CPUs, where spinning only takes the CPU from
+	 * whoever we wait for. */
+	if (!getrusage(RUSAGE_THREAD, &ru) && ru.ru_nivcsw != st->nivcsw) {
+		st->nivcsw = ru.ru_nivcsw;
+		st->spin_ns = RB_MAX(st->spin_ns / 2, SHM_SPIN_MIN_NS);
+	} else if (idle_ns <= SHM_SPIN_GROW_WAITS * st->spin_ns) {
+		st->spin_ns = RB_MIN(2 * st->spin_ns, SHM_SPIN_MAX_NS);
+	} else if (idle_ns > SHM_SPIN_SLOW_NS) {
+		st->spin_ns = RB_MAX(st->spin_ns / 2, SHM_SPIN_MIN_NS);
+	}
 }
 
 static int shm_progress(struct rb_tp *tp, int64_t timeout_ns)
@@ -469,15 +536,21 @@ static int shm_isend(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 	return 0;
 }
 
-static int shm_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
-		     size_t off, size_t len, struct rb_tp_req *req)
+/* A receive; red is 0, or the receive-reduce descriptor (REQ_RED). */
+static int shm_post_recv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			 size_t off, size_t len, struct rb_tp_req *req,
+			 uint64_t red)
 {
 	struct shm_tp *st = shm_of(tp);
-	struct shm_peer *p = &st->peers[peer];
+	struct shm_peer *p;
+	void *seed = req->priv[2];
 	int rc = shm_req_init(st, peer, mr, off, len, req);
 
 	if (rc)
 		return rc;
+	p = &st->peers[peer];
+	REQ_RED(req) = red;
+	req->priv[2] = red ? seed : NULL;
 	shm_rq_push(&p->recvq, req);
 	if (p->recvq.head != req)
 		return 0;
@@ -487,6 +560,32 @@ static int shm_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		return rc;
 	}
 	return 0;
+}
+
+static int shm_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+		     size_t off, size_t len, struct rb_tp_req *req)
+{
+	return shm_post_recv(tp, peer, mr, off, len, req, 0);
+}
+
+static size_t st_slot_bytes(const struct shm_tp *st)
+{
+	return st->seg->slot_bytes;
+}
+
+static int shm_irecv_reduce(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			    size_t off, size_t len, const void *seed,
+			    enum rb_dtype dtype, enum rb_redop op,
+			    struct rb_tp_req *req)
+{
+	size_t esz = rb_dtype_size(dtype);
+
+	/* Fragments and CMA chunks hold whole elements. */
+	if (!esz || len % esz || st_slot_bytes(shm_of(tp)) % esz)
+		return -RB_ENOTSUP;
+	req->priv[2] = (void *)seed;
+	return shm_post_recv(tp, peer, mr, off, len, req,
+			     1u | ((uint64_t)dtype << 8) | ((uint64_t)op << 16));
 }
 
 static void shm_peer_desc(struct rb_tp *tp, int peer, char *buf, size_t len)
@@ -513,6 +612,7 @@ const struct rb_tp_ops rb_shm_ops = {
 	.mem_dereg = rb_tp_mr_plain_dereg,
 	.isend = shm_isend,
 	.irecv = shm_irecv,
+	.irecv_reduce = shm_irecv_reduce,
 	.progress = shm_progress,
 	.peer_desc = shm_peer_desc,
 	.close = rb_shm_close,

@@ -27,7 +27,9 @@ extern const struct rb_tp_ops rb_shm_ops;
  * busy-poll (only with a core per local rank) for an adaptive budget, then
  * sched_yield(), then sleep on the doorbell futex until a peer rings. */
 #define SHM_SPIN_MIN_NS 5000ll		/* busy-poll budget: floor */
-#define SHM_SPIN_MAX_NS 200000ll	/* and ceiling */
+#define SHM_SPIN_MAX_NS 200000ll	/* and ceiling; the budget starts here */
+#define SHM_SPIN_GROW_WAITS 4		/* waits within 4 budgets grow it */
+#define SHM_SPIN_SLOW_NS 1000000ll	/* waits beyond 1 ms shrink it */
 #define SHM_YIELD_NS 10000ll		/* sched_yield() until idle this long */
 #define SHM_CHECK_NS 100000000ll	/* liveness check period while idle */
 
@@ -136,7 +138,9 @@ struct shm_tp {
 	uint64_t npending;		/* requests not done */
 	uint64_t idle_since_ns;		/* 0 while moving */
 	int64_t spin_ns;		/* current busy-poll budget */
+	long nivcsw;			/* involuntary switches seen so far */
 	uint64_t last_check_ns;
+	char *bounce;			/* CMA reads of receive-reduces */
 };
 
 /* Per-request words (struct rb_tp_req priv/upriv). */
@@ -147,6 +151,11 @@ struct shm_tp {
 #define REQ_STATE(r) ((r)->upriv[1])	/* recv: enum shm_recv_state */
 #define REQ_RADDR(r) ((r)->upriv[2])	/* recv: CMA source address */
 #define REQ_USE_CMA(r) ((r)->upriv[3])	/* send: goes as a CMA descriptor */
+/* recv: 0, or a receive-reduce: 1 | dtype << 8 | op << 16 */
+#define REQ_RED(r) ((r)->upriv[3])
+#define REQ_SEED(r) ((const char *)(r)->priv[2])	/* its local term */
+#define REQ_RED_DTYPE(r) ((enum rb_dtype)((REQ_RED(r) >> 8) & 0xff))
+#define REQ_RED_OP(r) ((enum rb_redop)(REQ_RED(r) >> 16))
 
 enum shm_recv_state {
 	SHM_RECV_WAIT = 0,	/* no fragment of it consumed yet */

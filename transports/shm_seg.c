@@ -234,7 +234,7 @@ int rb_shm_open(const struct rb_tp_args *args, struct rb_tp **tp_p)
 		snprintf(st->peers[r].host, SHM_HOST_MAX, "%s",
 			 args->hosts ? args->hosts[r] : "?");
 	st->oversubscribed = args->local_nranks > shm_ncpus();
-	st->spin_ns = SHM_SPIN_MIN_NS;
+	st->spin_ns = SHM_SPIN_MAX_NS;
 	/* Off by default: on the reference machine the two-copy FIFO path
 	 * measured faster (docs/shm.md, "Single-copy reads"). */
 	st->cma_allowed = env && !strcmp(env, "1");
@@ -442,6 +442,7 @@ void rb_shm_close(struct rb_tp *tp)
 		munmap(st->seg, st->seg_bytes);
 	free(st->peers);
 	free(st->fifo_of);
+	free(st->bounce);
 	free(st);
 }
 

@@ -147,6 +147,16 @@ struct rb_tp_ops {
 		     size_t len, struct rb_tp_req *req);
 	int (*irecv)(struct rb_tp *tp, int peer, struct rb_tp_mr *mr, size_t off,
 		     size_t len, struct rb_tp_req *req);
+	/* Optional: a receive that combines the data as it arrives:
+	 * mr+off = seed op incoming, element-wise in dtype, seed a host
+	 * pointer to len bytes (it may be mr+off itself) read only while the
+	 * request is pending. Ordered with irecv. -RB_ENOTSUP when this
+	 * transport or this peer's link cannot: the caller then receives into
+	 * scratch and reduces (rb_reduce_to). */
+	int (*irecv_reduce)(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			    size_t off, size_t len, const void *seed,
+			    enum rb_dtype dtype, enum rb_redop op,
+			    struct rb_tp_req *req);
 	/* Optional one-sided write; same ordering as isend. */
 	int (*write)(struct rb_tp *tp, int peer, struct rb_tp_mr *mr, size_t off,
 		     size_t len, uint64_t raddr, uint32_t rkey,
@@ -211,6 +221,18 @@ static inline int rb_tp_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 			      size_t off, size_t len, struct rb_tp_req *req)
 {
 	return tp->ops->irecv(tp, peer, mr, off, len, req);
+}
+
+static inline int rb_tp_irecv_reduce(struct rb_tp *tp, int peer,
+				     struct rb_tp_mr *mr, size_t off,
+				     size_t len, const void *seed,
+				     enum rb_dtype dtype, enum rb_redop op,
+				     struct rb_tp_req *req)
+{
+	if (!tp->ops->irecv_reduce)
+		return -RB_ENOTSUP;
+	return tp->ops->irecv_reduce(tp, peer, mr, off, len, seed, dtype, op,
+				     req);
 }
 
 static inline int rb_tp_write(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,

@@ -76,7 +76,13 @@ static void loop_match(struct loop_world *w, int src, int dst)
 			s->status = -RB_EINVAL;
 			r->status = -RB_EINVAL;
 		} else {
-			if (s->len)
+			if (s->len && r->upriv[1])
+				rb_reduce_to(loop_req_ptr(r), r->priv[2],
+					     loop_req_ptr(s),
+					     s->len / rb_dtype_size((enum rb_dtype)((r->upriv[1] >> 8) & 0xff)),
+					     (enum rb_dtype)((r->upriv[1] >> 8) & 0xff),
+					     (enum rb_redop)(r->upriv[1] >> 16));
+			else if (s->len)
 				memmove(loop_req_ptr(r), loop_req_ptr(s),
 					s->len);
 			w->bytes[src * w->nranks + dst] += s->len;
@@ -160,6 +166,7 @@ static int loop_post(struct rb_tp *tp, const char *what, int peer,
 	req->len = len;
 	req->priv[1] = mr;
 	req->upriv[0] = off;
+	req->upriv[1] = 0;	/* not a receive-reduce */
 	return 0;
 }
 
@@ -187,6 +194,35 @@ static int loop_irecv(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
 		loop_maybe_match(w, peer, tp->rank);
 	}
 	return rc;
+}
+
+static int loop_combine;	/* rb_loop_set_combine */
+
+void rb_loop_set_combine(int on)
+{
+	loop_combine = on;
+}
+
+/* Combines at match time, which is at the post when the send is already
+ * queued: the seed must hold the local term from the post on. */
+static int loop_irecv_reduce(struct rb_tp *tp, int peer, struct rb_tp_mr *mr,
+			     size_t off, size_t len, const void *seed,
+			     enum rb_dtype dtype, enum rb_redop op,
+			     struct rb_tp_req *req)
+{
+	struct loop_world *w = rb_container_of(tp, struct loop_tp, tp)->w;
+	int rc;
+
+	if (!loop_combine)
+		return -RB_ENOTSUP;
+	rc = loop_post(tp, "recv-reduce from", peer, mr, off, len, req);
+	if (rc)
+		return rc;
+	req->priv[2] = (void *)seed;
+	req->upriv[1] = 1u | ((uint64_t)dtype << 8) | ((uint64_t)op << 16);
+	loop_q_push(&w->recvq[peer * w->nranks + tp->rank], req);
+	loop_maybe_match(w, peer, tp->rank);
+	return 0;
 }
 
 /* Never blocks: everything is in this process and this thread. */
@@ -242,6 +278,7 @@ static const struct rb_tp_ops loop_ops = {
 	.mem_dereg = rb_tp_mr_plain_dereg,
 	.isend = loop_isend,
 	.irecv = loop_irecv,
+	.irecv_reduce = loop_irecv_reduce,
 	.progress = loop_progress,
 	.peer_desc = loop_peer_desc,
 	.close = loop_close,

@@ -13,6 +13,11 @@
  * \return 0, -RB_EINVAL (nranks < 1) or -RB_ENOMEM. */
 int rb_loop_world_create(int nranks, struct rb_tp **tps);
 
+/* With on, the transports' irecv_reduce combines data when it is matched
+ * (as shm does on arrival); off (the default), it answers -RB_ENOTSUP and
+ * the executor stages through TMP. For every world, from now on. */
+void rb_loop_set_combine(int on);
+
 /* Closes every transport of the world and frees it; NULL-safe, resets
  * tps[]. Requests still posted are abandoned. */
 void rb_loop_world_destroy(struct rb_tp **tps, int nranks);

@@ -38,6 +38,28 @@ static void test_sweep(void **state)
 		fail_msg("%d of %d runs failed", failed, runs);
 }
 
+/* The same data when the transport combines receive-reduce steps on
+ * arrival (as shm does) instead of the executor staging them in TMP:
+ * ring all-reduce on 1..9 ranks, hier all-reduce on 3 nodes x 2 ranks. */
+static void test_sweep_combined(void **state)
+{
+	static const int node_of[6] = { 0, 0, 1, 1, 2, 2 };
+	static const int local_of[6] = { 0, 1, 0, 1, 0, 1 };
+	static const int rail_of[6] = { 0, 1, 0, 1, 0, 1 };
+	const struct rb_coll_topo topo = { 3, node_of, local_of, rail_of };
+	int runs;
+	int failed = 0;
+
+	(void)state;
+	rb_loop_set_combine(1);
+	for (int n = 1; n <= 9; n++)
+		failed += rb_test_sweep("ring", RB_COLL_ALLREDUCE, n, NULL, &runs);
+	failed += rb_test_sweep("hier", RB_COLL_ALLREDUCE, 6, &topo, &runs);
+	rb_loop_set_combine(0);
+	if (failed)
+		fail_msg("%d runs failed with combine-on-arrival", failed);
+}
+
 /* ---- traffic: bytes each rank sends match docs/algorithms.md ------------ */
 
 static uint64_t traffic_run(const struct rb_test_case *c, uint64_t *sent,
@@ -372,6 +394,7 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_algo_names),
 		cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_sweep_combined),
 		cmocka_unit_test(test_exec_timeout),
 		cmocka_unit_test(test_exec_req_error),
 		cmocka_unit_test(test_exec_deadlock),

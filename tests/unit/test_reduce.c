@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,6 +301,144 @@ static void test_kernels(void **state)
 }
 
 /* Integer sum and product wrap around instead of trapping. */
+/* The kernels' own expressions, one element at a time and never
+ * vectorised: what every ISA variant must reproduce bit for bit. */
+__attribute__((optimize("no-tree-vectorize")))
+static void scalar_to(void *d, const void *a, const void *b, size_t n,
+		      enum rb_dtype t, enum rb_redop op)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (t) {
+		case RB_INT32: {
+			int32_t x = ((const int32_t *)a)[i], y = ((const int32_t *)b)[i];
+
+			((int32_t *)d)[i] = op == RB_OP_SUM ? (int32_t)((uint32_t)x + (uint32_t)y) :
+					    op == RB_OP_PROD ? (int32_t)((uint32_t)x * (uint32_t)y) :
+					    op == RB_OP_MAX ? (x > y ? x : y) : (x < y ? x : y);
+			break;
+		}
+		case RB_INT64: {
+			int64_t x = ((const int64_t *)a)[i], y = ((const int64_t *)b)[i];
+
+			((int64_t *)d)[i] = op == RB_OP_SUM ? (int64_t)((uint64_t)x + (uint64_t)y) :
+					    op == RB_OP_PROD ? (int64_t)((uint64_t)x * (uint64_t)y) :
+					    op == RB_OP_MAX ? (x > y ? x : y) : (x < y ? x : y);
+			break;
+		}
+		case RB_FLOAT: {
+			float x = ((const float *)a)[i], y = ((const float *)b)[i];
+
+			((float *)d)[i] = op == RB_OP_SUM ? x + y : op == RB_OP_PROD ? x * y :
+					  op == RB_OP_MAX ? (x > y ? x : y) : (x < y ? x : y);
+			break;
+		}
+		case RB_DOUBLE: {
+			double x = ((const double *)a)[i], y = ((const double *)b)[i];
+
+			((double *)d)[i] = op == RB_OP_SUM ? x + y : op == RB_OP_PROD ? x * y :
+					   op == RB_OP_MAX ? (x > y ? x : y) : (x < y ? x : y);
+			break;
+		}
+		default: {
+			uint16_t x = ((const uint16_t *)a)[i], y = ((const uint16_t *)b)[i];
+			int h = t == RB_HALF;
+			float fx = h ? rb_half_to_float(x) : rb_bf16_to_float(x);
+			float fy = h ? rb_half_to_float(y) : rb_bf16_to_float(y);
+			float r = op == RB_OP_SUM ? fx + fy : fx * fy;
+
+			((uint16_t *)d)[i] = op == RB_OP_MAX ? (fx >= fy ? x : y) :
+					     op == RB_OP_MIN ? (fx <= fy ? x : y) :
+					     h ? rb_float_to_half(r) : rb_float_to_bf16(r);
+			break;
+		}
+		}
+	}
+}
+
+static int is_nan_elem(const void *p, size_t i, enum rb_dtype t)
+{
+	switch (t) {
+	case RB_FLOAT:
+		return isnan(((const float *)p)[i]);
+	case RB_DOUBLE:
+		return isnan(((const double *)p)[i]);
+	case RB_HALF:
+		return isnan(rb_half_to_float(((const uint16_t *)p)[i]));
+	case RB_BF16:
+		return isnan(rb_bf16_to_float(((const uint16_t *)p)[i]));
+	default:
+		return 0;
+	}
+}
+
+/* got == want bit for bit, except that where both operands are NaN the
+ * result only has to be a NaN: IEEE 754 leaves open which operand's sign
+ * and payload a NaN result carries, and a vector unit may take the other. */
+static int same_bits(const void *got, const void *want, const void *a,
+		     const void *b, size_t n, enum rb_dtype t)
+{
+	size_t esz = rb_dtype_size(t);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!memcmp((const char *)got + i * esz, (const char *)want + i * esz, esz))
+			continue;
+		if (is_nan_elem(a, i, t) && is_nan_elem(b, i, t) &&
+		    is_nan_elem(got, i, t))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/* Random raw bit patterns (NaNs, infinities, subnormals included), every
+ * length up to 300 at odd offsets: rb_reduce and rb_reduce_to, whichever
+ * ISA variant the loader chose, equal the scalar path bit for bit. */
+static void test_kernels_bit_exact(void **state)
+{
+	uint64_t seed = 1234;
+	enum { N = 300, PAD = 16 };
+
+	(void)state;
+	printf("# reduction kernels run with %s\n", rb_reduce_isa());
+	for (int t = 0; t < RB_NDTYPES; t++) {
+		size_t esz = rb_dtype_size((enum rb_dtype)t);
+
+		for (int op = 0; op < RB_NREDOPS; op++) {
+			unsigned char *a = malloc((N + PAD) * 8), *b = malloc((N + PAD) * 8);
+			unsigned char *d = malloc((N + PAD) * 8), *w = malloc((N + PAD) * 8);
+
+			assert_true(a && b && d && w);
+			for (size_t i = 0; i < (N + PAD) * 8; i++) {
+				a[i] = (unsigned char)test_rand(&seed);
+				b[i] = (unsigned char)test_rand(&seed);
+			}
+			for (size_t n = 0; n <= N; n += n < 70 ? 1 : 37) {
+				size_t off = (n % 3) * esz;	/* not vector-aligned */
+
+				scalar_to(w + off, a + off, b + off, n, t, op);
+				rb_reduce_to(d + off, a + off, b + off, n, t, op);
+				if (!same_bits(d + off, w + off, a + off, b + off, n, t))
+					fail_msg("rb_reduce_to %s %s n=%zu differs from the scalar path",
+						 rb_dtype_name(t), rb_redop_name(op), n);
+				memcpy(d + off, a + off, n * esz);
+				rb_reduce(d + off, b + off, n, t, op);
+				if (!same_bits(d + off, w + off, a + off, b + off, n, t))
+					fail_msg("rb_reduce %s %s n=%zu differs from the scalar path",
+						 rb_dtype_name(t), rb_redop_name(op), n);
+				memcpy(d + off, a + off, n * esz);
+				rb_reduce_to(d + off, d + off, b + off, n, t, op);
+				if (!same_bits(d + off, w + off, a + off, b + off, n, t))
+					fail_msg("rb_reduce_to in place %s %s n=%zu differs",
+						 rb_dtype_name(t), rb_redop_name(op), n);
+			}
+			free(a);
+			free(b);
+			free(d);
+			free(w);
+		}
+	}
+}
+
 static void test_int_wrap(void **state)
 {
 	int32_t a[2] = { INT32_MAX, INT32_MIN };
@@ -339,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_narrow_cases),
 		cmocka_unit_test(test_narrow_random),
 		cmocka_unit_test(test_kernels),
+		cmocka_unit_test(test_kernels_bit_exact),
 		cmocka_unit_test(test_int_wrap),
 		cmocka_unit_test(test_half_rounding_in_sum),
 	};
