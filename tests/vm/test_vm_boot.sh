@@ -61,7 +61,9 @@ else
 fi
 
 # 3. A guest that stalls before it is ready (init's rbvm.stall): stopped at
-# an 8 s boot deadline, far below the 300 s whole-guest timeout.
+# an 8 s boot deadline, far below the 300 s whole-guest timeout, with the
+# console tail shown (on a loaded host the tail may end before init's own
+# "stalling" line: the boot itself is slower than the deadline then).
 t0=$SECONDS
 RB_VM_KARGS="quiet rbvm.stall" RB_VM_BOOT_TIMEOUT=8 \
 	"$RUN" --timeout 300 -- /bin/true >"$T/out3" 2>"$T/err3"
@@ -69,7 +71,7 @@ rc=$?
 dt=$((SECONDS - t0))
 if [ "$rc" = 96 ] && [ "$dt" -le 30 ] &&
 	grep -q 'not ready within the 8s boot deadline' "$T/err3" &&
-	grep -q 'stalling before ready' "$T/err3"; then
+	grep -q '^run.sh:   .*[^ ]' "$T/err3"; then
 	tap_ok "${NAMES[2]} (status 96 after $dt s)"
 else
 	tap_fail "${NAMES[2]}" "status $rc after $dt s" "$(tail -5 "$T/err3")"
