@@ -58,6 +58,45 @@ int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
  * writing the reason into why. */
 int rb_opts_validate(const struct rb_opts *o, char *why, size_t len);
 
+/* A decimal integer in [lo, hi], the whole string. \return 0 and *v_p, or
+ * -RB_EINVAL with *v_p untouched. */
+int rb_opts_long(const char *s, long lo, long hi, long *v_p);
+
+/* First option id a binary's own rows may use (struct rb_opts_ext). */
+#define RB_OPT_EXT_ID 2000
+
+/* One row of a binary's option table. id 0 names a shared option by its
+ * long name (its parser fills struct rb_opts; help, when not NULL,
+ * replaces the shared text, e.g. to state this binary's default); an id
+ * >= RB_OPT_EXT_ID is the binary's own (long only), handed to
+ * rb_opts_ext.parse. */
+struct rb_opt_row {
+	const char *name;	/* kebab-case long option */
+	int id;
+	int has_arg;
+	const char *metavar;
+	const char *help;
+};
+
+/* A binary whose options are not the collectives' (p2p_bench): its own
+ * table generates getopt's array and --help; shared options it does not
+ * list are not accepted; transport options are always chained. */
+struct rb_opts_ext {
+	const char *usage;		/* first lines of --help */
+	const struct rb_opt_row *rows;	/* ends with a row whose name is NULL */
+	/* Own rows, once per occurrence. \return 0, or -RB_EINVAL after
+	 * writing "--pairs 'x': expected ..." into why. */
+	int (*parse)(void *ctx, int id, const char *arg, char *why, size_t len);
+	/* Cross-option checks after rb_opts_validate; same contract. */
+	int (*validate)(void *ctx, const struct rb_opts *o, char *why,
+			size_t len);
+	void *ctx;
+};
+
+/* rb_opts_parse with the binary's own table (x != NULL). */
+int rb_opts_parse_ext(struct rb_opts *o, const struct rb_opts_ext *x,
+		      int argc, char **argv, const char *prog, int print);
+
 /* ---- bootstrap (boot_mpi.c) -------------------------------------------- */
 
 struct rb_boot;
@@ -80,6 +119,13 @@ struct rb_boot_ops {
 	/* out receives len bytes from every rank, rank order. */
 	int (*allgather)(struct rb_boot *b, const char *what, const void *in,
 			 void *out, size_t len);
+	/* The same into rank 0's out only (nranks x len bytes); the other
+	 * ranks' out is not touched and may be NULL. They learn only whether
+	 * the exchange succeeded, so it costs n messages of len, not n^2.
+	 * timeout_ms > 0 replaces init's bound for this exchange (ranks that
+	 * arrive after a long but bounded piece of work). */
+	int (*gather)(struct rb_boot *b, const char *what, const void *in,
+		      void *out, size_t len, int64_t timeout_ms);
 	/* In place over n doubles / n int64s. */
 	int (*allreduce_max_f64)(struct rb_boot *b, const char *what, double *v,
 				 int n);
@@ -170,6 +216,12 @@ int rb_report_verdict(const struct rb_report *r);
 /* Sum of #wrong so far. */
 int64_t rb_report_wrong(const struct rb_report *r);
 void rb_report_free(struct rb_report *r);
+
+/* Creates path and its parents. \return 0 or -RB_ESYS (errno kept). */
+int rb_report_mkdir(const char *path);
+/* Writes text to path atomically: a temporary file in the same directory,
+ * flushed to disk, renamed over path. \return 0 or -RB_ESYS (logged). */
+int rb_report_write_file(const char *path, const char *text);
 
 /* ---- harness (harness.c) ----------------------------------------------- */
 

@@ -24,8 +24,12 @@
 
 #include "bench/bench.h"
 
-/* How long one poll sleeps while an exchange waits. */
+/* How long one poll sleeps while an exchange waits: 50 us at first,
+ * doubling up to 1 ms, so a rank that waits long (p2p_bench's idle ranks
+ * while pairs measure) leaves the CPU to those that work. */
 #define BOOT_POLL_US 50
+#define BOOT_POLL_MAX_US 1000
+
 /* Ranks named in one message before "and N more". */
 #define BOOT_NAME_MAX 8
 /* Tags cycle below the 32767 that MPI guarantees. */
@@ -53,6 +57,7 @@ struct boot_hdr {
 /* How the contributions of all ranks become the answer. */
 enum boot_combine {
 	BOOT_GATHER,	/* answer: every contribution, rank order */
+	BOOT_GATHER_ROOT,	/* the same, kept by rank 0: the answer is a header */
 	BOOT_MAX_F64,
 	BOOT_SUM_I64,
 	BOOT_PICK,	/* answer: the contribution of rank `root` */
@@ -157,6 +162,7 @@ static void boot_combine(enum boot_combine how, int root, void *acc,
 {
 	switch (how) {
 	case BOOT_GATHER:
+	case BOOT_GATHER_ROOT:
 		boot_copy((char *)acc + (size_t)from * len, in, len);
 		break;
 	case BOOT_MAX_F64:
@@ -183,10 +189,19 @@ static void boot_combine(enum boot_combine how, int root, void *acc,
 	}
 }
 
+/* Sleeps *us_p and doubles it up to the cap. */
+static void boot_nap(unsigned *us_p)
+{
+	usleep(*us_p);
+	*us_p = RB_MIN(*us_p * 2, BOOT_POLL_MAX_US);
+}
+
 /* Polls req until it completes or the deadline passes. \return 0, 1 on
  * timeout, or -RB_EPEER when MPI reports the request failed. */
 static int boot_wait_one(MPI_Request *req, uint64_t deadline, const char *what)
 {
+	unsigned nap = BOOT_POLL_US;
+
 	for (;;) {
 		int flag = 0;
 		int rc = MPI_Test(req, &flag, MPI_STATUS_IGNORE);
@@ -197,7 +212,7 @@ static int boot_wait_one(MPI_Request *req, uint64_t deadline, const char *what)
 			return 0;
 		if (rb_time_ns() > deadline)
 			return 1;
-		usleep(BOOT_POLL_US);
+		boot_nap(&nap);
 	}
 }
 
@@ -208,6 +223,9 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 {
 	size_t msg_len = sizeof(struct boot_hdr) + in_len;
 	size_t ans_len = sizeof(struct boot_hdr) + out_len;
+	/* What the other ranks are sent: the answer, or its header alone. */
+	size_t send_len = how == BOOT_GATHER_ROOT ? sizeof(struct boot_hdr) :
+						    ans_len;
 	int n = b->size;
 	MPI_Request *reqs = calloc((size_t)n, sizeof(*reqs));
 	char *msgs = malloc((size_t)n * msg_len);
@@ -217,6 +235,7 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 	uint64_t deadline = rb_time_ns() + (uint64_t)b->timeout_ms * 1000000u;
 	int left = n - 1;
 	int nmissing = 0;
+	unsigned nap = BOOT_POLL_US;
 	int rc = 0;
 
 	if (!reqs || !msgs || !ans || !missing) {
@@ -260,6 +279,7 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 			boot_combine(how, root, ans + sizeof(h), m + sizeof(mh),
 				     idx, in_len);
 			left--;
+			nap = BOOT_POLL_US;
 			continue;
 		}
 		if (rb_time_ns() > deadline) {
@@ -274,11 +294,11 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 			rc = -RB_ETIMEDOUT;
 			goto out_fail;
 		}
-		usleep(BOOT_POLL_US);
+		boot_nap(&nap);
 	}
 	memcpy(ans, &h, sizeof(h));
 	for (int r = 1; r < n && !rc; r++)
-		rc = mpi_rc(MPI_Isend(ans, (int)ans_len, MPI_BYTE, r, tag,
+		rc = mpi_rc(MPI_Isend(ans, (int)send_len, MPI_BYTE, r, tag,
 				      b->comm, &reqs[r]), "MPI_Isend");
 	/* The answers leave within the deadline or the receivers are gone. */
 	for (int r = 1; r < n && !rc; r++) {
@@ -408,7 +428,8 @@ static int boot_exchange(struct rb_boot *b, const char *what,
 		return -RB_EINVAL;
 	}
 	if (b->size == 1) {
-		if (how == BOOT_GATHER || how == BOOT_PICK ||
+		if (how == BOOT_GATHER || how == BOOT_GATHER_ROOT ||
+		    how == BOOT_PICK ||
 		    how == BOOT_MAX_F64 || how == BOOT_SUM_I64)
 			if (RB_MIN(in_len, out_len))
 				memmove(out, in, RB_MIN(in_len, out_len));
@@ -435,6 +456,21 @@ static int mpi_allgather(struct rb_boot *b, const char *what, const void *in,
 {
 	return boot_exchange(b, what, BOOT_GATHER, 0, in, len, out,
 			     len * (size_t)b->size);
+}
+
+static int mpi_gather(struct rb_boot *b, const char *what, const void *in,
+		      void *out, size_t len, int64_t timeout_ms)
+{
+	int64_t bound = b->timeout_ms;
+	int rc;
+
+	if (timeout_ms > 0)
+		b->timeout_ms = timeout_ms;
+	rc = boot_exchange(b, what, BOOT_GATHER_ROOT, 0, in, len,
+			   b->rank == 0 ? out : NULL,
+			   b->rank == 0 ? len * (size_t)b->size : 0);
+	b->timeout_ms = bound;
+	return rc;
 }
 
 static int mpi_max_f64(struct rb_boot *b, const char *what, double *v, int n)
@@ -491,6 +527,7 @@ const struct rb_boot_ops rb_boot_mpi_ops = {
 	.set_names = mpi_set_names,
 	.barrier = mpi_barrier,
 	.allgather = mpi_allgather,
+	.gather = mpi_gather,
 	.allreduce_max_f64 = mpi_max_f64,
 	.allreduce_sum_i64 = mpi_sum_i64,
 	.bcast = mpi_bcast,

@@ -8,21 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
 #include "bench/links.h"
 #include "bench/place.h"
+#include "bench/world.h"
 #include "collectives/coll.h"
-
-/* What every rank publishes about itself during bootstrap. */
-struct peer_info {
-	char host[64];
-	char node_id[128];	/* host + network namespace: one per node */
-	int pid;
-};
 
 struct bench {
 	enum rb_coll_kind kind;
@@ -31,14 +23,14 @@ struct bench {
 	const char *prog;
 	const struct rb_boot_ops *bops;
 	struct rb_boot *boot;
+	struct rb_world world;		/* identities, nodes, peer names */
 	int rank;
 	int nranks;
 	int nnodes;
 	int local_rank;
 	int local_nranks;
-	struct peer_info *peers;	/* [nranks] */
-	const char **hosts;		/* [nranks] into peers */
-	int *node_of;			/* [nranks] */
+	const char **hosts;		/* [nranks], world's */
+	int *node_of;			/* [nranks], world's */
 	struct rb_place place;
 	const struct rb_tp_ops *tops;
 	struct rb_links links;
@@ -58,7 +50,6 @@ struct bench {
 	char results_dir[PATH_MAX];
 	char *cmdline;
 	char *topo_findings;
-	char **peer_names;		/* [nranks] for bootstrap messages */
 	int boot_failed;		/* an exchange failed: no finalize */
 };
 
@@ -76,56 +67,20 @@ static int boot_rc(struct bench *b, int rc)
 	return rc;
 }
 
-static void node_identity(struct peer_info *me)
-{
-	const char *env = getenv("RAILBENCH_HOST");
-	char ns[64] = "";
-	ssize_t n;
-
-	if (env && env[0])
-		snprintf(me->host, sizeof(me->host), "%s", env);
-	else if (gethostname(me->host, sizeof(me->host) - 1))
-		snprintf(me->host, sizeof(me->host), "unknown");
-	/* Ranks in different network namespaces are different nodes. */
-	n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
-	ns[n > 0 ? n : 0] = '\0';
-	snprintf(me->node_id, sizeof(me->node_id), "%s|%s", me->host, ns);
-	me->pid = (int)getpid();
-}
-
 static int boot_peers(struct bench *b)
 {
-	struct peer_info me = { 0 };
-	int rc;
+	int rc = rb_world_init(&b->world, b->bops, b->boot);
 
-	b->rank = b->bops->rank(b->boot);
-	b->nranks = b->bops->size(b->boot);
-	node_identity(&me);
-	rb_log_set_prefix(me.host, b->rank);
-	b->peers = calloc((size_t)b->nranks, sizeof(*b->peers));
-	b->hosts = calloc((size_t)b->nranks, sizeof(*b->hosts));
-	b->node_of = calloc((size_t)b->nranks, sizeof(*b->node_of));
-	if (!b->peers || !b->hosts || !b->node_of)
-		return -RB_ENOMEM;
-	rc = boot_rc(b, b->bops->allgather(b->boot, "peer identity", &me,
-					   b->peers, sizeof(me)));
+	b->boot_failed |= b->world.boot_failed;
 	if (rc)
 		return rc;
-	for (int r = 0; r < b->nranks; r++) {
-		int node = -1;
-
-		b->hosts[r] = b->peers[r].host;
-		for (int q = 0; q < r && node < 0; q++)
-			if (!strcmp(b->peers[q].node_id, b->peers[r].node_id))
-				node = b->node_of[q];
-		b->node_of[r] = node >= 0 ? node : b->nnodes++;
-	}
-	for (int r = 0; r < b->nranks; r++) {
-		if (b->node_of[r] != b->node_of[b->rank])
-			continue;
-		b->local_nranks++;
-		b->local_rank += r < b->rank;
-	}
+	b->rank = b->world.rank;
+	b->nranks = b->world.nranks;
+	b->nnodes = b->world.nnodes;
+	b->local_rank = b->world.local_rank;
+	b->local_nranks = b->world.local_nranks;
+	b->hosts = b->world.hosts;
+	b->node_of = b->world.node_of;
 	return 0;
 }
 
@@ -133,62 +88,16 @@ static int boot_peers(struct bench *b)
  * is connected, this rank's link to it. */
 static int name_peers(struct bench *b)
 {
-	if (!b->peer_names) {
-		b->peer_names = calloc((size_t)b->nranks, sizeof(char *));
-		if (!b->peer_names)
-			return -RB_ENOMEM;
-	}
-	for (int r = 0; r < b->nranks; r++) {
-		char desc[256] = "";
-		char *n;
-
-		if (b->tp && r != b->rank)
-			rb_tp_peer_desc(b->tp, r, desc, sizeof(desc));
-		if (asprintf(&n, "host %s%s%s", b->hosts[r], desc[0] ? ", " : "",
-			     desc) < 0)
-			return -RB_ENOMEM;
-		free(b->peer_names[r]);
-		b->peer_names[r] = n;
-	}
-	b->bops->set_names(b->boot, (const char *const *)b->peer_names);
-	return 0;
+	return rb_world_name_peers(&b->world, b->tp);
 }
 
 /* Cross-node topology check: one summary per node, printed by rank 0. */
 static int topo_check(struct bench *b)
 {
-	char (*sums)[512] = calloc((size_t)b->nranks, sizeof(*sums));
-	char (*hosts)[64] = calloc((size_t)b->nranks, sizeof(*hosts));
-	int nn = 0;
-	int rc;
+	int rc = rb_world_topo_check(&b->world, b->place.summary,
+				     &b->topo_findings);
 
-	if (!sums || !hosts) {
-		rc = -RB_ENOMEM;
-		goto out;
-	}
-	rc = boot_rc(b, b->bops->allgather(b->boot, "topology summary",
-					   b->place.summary, sums,
-					   sizeof(*sums)));
-	if (rc || b->rank != 0 || b->nnodes < 2)
-		goto out;
-	/* Keep the first rank of each node that has a topology summary. */
-	for (int r = 0; r < b->nranks; r++) {
-		int first = 1;
-
-		for (int q = 0; q < r; q++)
-			first &= b->node_of[q] != b->node_of[r];
-		if (!first || !sums[r][0])
-			continue;
-		memmove(sums[nn], sums[r], sizeof(*sums));
-		snprintf(hosts[nn], sizeof(*hosts), "%s", b->hosts[r]);
-		nn++;
-	}
-	if (nn >= 2)
-		rc = rb_place_cross_check(sums[0], sizeof(*sums), hosts[0],
-					  sizeof(*hosts), nn, &b->topo_findings);
-out:
-	free(sums);
-	free(hosts);
+	b->boot_failed |= b->world.boot_failed;
 	return rc;
 }
 
@@ -433,49 +342,15 @@ out:
 	return rc;
 }
 
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = calloc(1, len);
-	if (!s)
-		return NULL;
-	for (int i = 0; i < argc; i++) {
-		strcat(s, argv[i]);
-		if (i + 1 < argc)
-			strcat(s, " ");
-	}
-	return s;
-}
-
 /* Rank 0: run id and results directory. */
 static int name_run(struct bench *b)
 {
-	const char *env = getenv("RAILBENCH_RUN_ID");
-	time_t now = time(NULL);
-	struct tm tm;
+	int rc = rb_world_name_run(&b->world, b->o.run_id, b->o.results_dir,
+				   b->run_id, sizeof(b->run_id),
+				   b->results_dir, sizeof(b->results_dir));
 
-	if (b->o.run_id)
-		snprintf(b->run_id, sizeof(b->run_id), "%s", b->o.run_id);
-	else if (env && env[0])
-		snprintf(b->run_id, sizeof(b->run_id), "%s", env);
-	else {
-		localtime_r(&now, &tm);
-		strftime(b->run_id, sizeof(b->run_id), "%Y%m%d-%H%M%S", &tm);
-	}
-	if (boot_rc(b, b->bops->bcast(b->boot, "run id", b->run_id,
-				      sizeof(b->run_id), 0)))
-		return -RB_EPEER;
-	if (b->o.results_dir)
-		snprintf(b->results_dir, sizeof(b->results_dir), "%s",
-			 b->o.results_dir);
-	else
-		snprintf(b->results_dir, sizeof(b->results_dir), "results/%s",
-			 b->run_id);
-	return 0;
+	b->boot_failed |= b->world.boot_failed;
+	return rc;
 }
 
 static int open_report(struct bench *b, struct rb_run_meta *m)
@@ -618,14 +493,11 @@ static void bench_free(struct bench *b)
 	free(b->infos);
 	free(b->times);
 	free(b->counts);
-	free(b->peers);
-	free(b->hosts);
-	free(b->node_of);
+	rb_world_fini(&b->world);
+	b->hosts = NULL;
+	b->node_of = NULL;
 	free(b->cmdline);
 	free(b->topo_findings);
-	for (int r = 0; b->peer_names && r < b->nranks; r++)
-		free(b->peer_names[r]);
-	free(b->peer_names);
 }
 
 /* Everything after option parsing. \return 0 or -RB_E*; *code_p gets the
@@ -697,7 +569,7 @@ int rb_bench_main(enum rb_coll_kind kind, int argc, char **argv)
 	if (rc == RB_OPTS_EXIT_OK)
 		return RB_EXIT_OK;
 	rb_log_set_verbose(b.o.verbose);
-	b.cmdline = join_args(argc, argv);
+	b.cmdline = rb_join_args(argc, argv);
 	if (b.bops->init(&argc, &argv, b.o.timeout_ms, &b.boot)) {
 		free(b.cmdline);
 		return RB_EXIT_RUNTIME;

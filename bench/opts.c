@@ -80,9 +80,11 @@ static const struct opt_def opt_table[] = {
 	{ "help", NULL, O_HELP, 0, NULL, "print this help and exit" },
 };
 
-/* Transport rows come on top of the table's (and its aliases). */
+/* Transport rows come on top of the table's (and its aliases); a binary's
+ * own table (struct rb_opts_ext) has at most OPT_VIEW_MAX rows. */
 #define OPT_TP_MAX 64
-#define OPT_MAX (2 * RB_ARRAY_SIZE(opt_table) + OPT_TP_MAX + 1)
+#define OPT_VIEW_MAX (2 * RB_ARRAY_SIZE(opt_table))
+#define OPT_MAX (2 * OPT_VIEW_MAX + OPT_TP_MAX + 1)
 
 void rb_opts_defaults(struct rb_opts *o)
 {
@@ -103,13 +105,45 @@ void rb_opts_defaults(struct rb_opts *o)
 	};
 }
 
-static void build_longopts(struct option *lo, char *shortopts, size_t slen)
+/* The rows a binary takes: the shared table, or x's rows with shared ones
+ * resolved by name. \return how many rows v holds. */
+static size_t opts_view(const struct rb_opts_ext *x, struct opt_def *v)
+{
+	size_t n = 0;
+
+	if (!x) {
+		memcpy(v, opt_table, sizeof(opt_table));
+		return RB_ARRAY_SIZE(opt_table);
+	}
+	for (const struct rb_opt_row *r = x->rows; r->name && n < OPT_VIEW_MAX;
+	     r++) {
+		if (r->id >= RB_OPT_EXT_ID) {
+			v[n++] = (struct opt_def){ .name = r->name, .id = r->id,
+						   .has_arg = r->has_arg,
+						   .metavar = r->metavar,
+						   .help = r->help };
+			continue;
+		}
+		for (size_t i = 0; i < RB_ARRAY_SIZE(opt_table); i++) {
+			if (strcmp(opt_table[i].name, r->name))
+				continue;
+			v[n] = opt_table[i];
+			if (r->help)
+				v[n].help = r->help;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void build_longopts(const struct opt_def *v, size_t nv,
+			   struct option *lo, char *shortopts, size_t slen)
 {
 	size_t n = 0;
 	size_t s = 0;
 
-	for (size_t i = 0; i < RB_ARRAY_SIZE(opt_table); i++) {
-		const struct opt_def *d = &opt_table[i];
+	for (size_t i = 0; i < nv; i++) {
+		const struct opt_def *d = &v[i];
 
 		lo[n++] = (struct option){ .name = d->name, .has_arg = d->has_arg,
 					   .flag = NULL, .val = d->id };
@@ -144,15 +178,19 @@ static void print_row(int id, const char *name, const char *metavar,
 	printf("  %-28s %s\n", left, help);
 }
 
-static void print_help(const char *prog)
+static void print_help(const char *prog, const struct rb_opts_ext *x,
+		       const struct opt_def *v, size_t nv)
 {
 	char tps[256];
 
 	printf("Usage: mpiexec -n N %s [options]\n\n", prog);
-	printf("Measures the collective across all ranks over a range of sizes and prints an\n"
-	       "nccl-tests style table; results go to JSON and CSV with charts.\n\nOptions:\n");
-	for (size_t i = 0; i < RB_ARRAY_SIZE(opt_table); i++) {
-		const struct opt_def *d = &opt_table[i];
+	if (x && x->usage)
+		printf("%s\nOptions:\n", x->usage);
+	else
+		printf("Measures the collective across all ranks over a range of sizes and prints an\n"
+		       "nccl-tests style table; results go to JSON and CSV with charts.\n\nOptions:\n");
+	for (size_t i = 0; i < nv; i++) {
+		const struct opt_def *d = &v[i];
 
 		print_row(d->id, d->name, d->metavar, d->help);
 		if (d->alias)
@@ -185,8 +223,7 @@ static int bad(int print, const char *prog, const char *fmt, ...)
 	return -RB_EINVAL;
 }
 
-/* Integer in [lo, hi]; *v_p untouched on error. */
-static int parse_int(const char *s, long lo, long hi, long *v_p)
+int rb_opts_long(const char *s, long lo, long hi, long *v_p)
 {
 	char *end;
 	long v;
@@ -213,7 +250,7 @@ static int set_int(int id, const char *arg, long lo, long hi, int *out,
 {
 	long v;
 
-	if (parse_int(arg, lo, hi, &v))
+	if (rb_opts_long(arg, lo, hi, &v))
 		return bad(print, prog, "--%s '%s': expected an integer in %ld..%ld",
 			   opt_name(id), arg, lo, hi);
 	*out = (int)v;
@@ -332,12 +369,20 @@ static int parse_flag(struct rb_opts *o, int id, const char *arg)
 int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
 		  int print)
 {
+	return rb_opts_parse_ext(o, NULL, argc, argv, prog, print);
+}
+
+int rb_opts_parse_ext(struct rb_opts *o, const struct rb_opts_ext *x,
+		      int argc, char **argv, const char *prog, int print)
+{
+	struct opt_def view[OPT_VIEW_MAX];
+	size_t nv = opts_view(x, view);
 	struct option lo[OPT_MAX];
 	char shortopts[64];
-	char why[256];
+	char why[256] = "";
 	int c;
 
-	build_longopts(lo, shortopts, sizeof(shortopts));
+	build_longopts(view, nv, lo, shortopts, sizeof(shortopts));
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
@@ -345,7 +390,7 @@ int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
 
 		if (c == O_HELP) {
 			if (print)
-				print_help(prog);
+				print_help(prog, x, view, nv);
 			return RB_OPTS_EXIT_OK;
 		}
 		if (c == O_VERSION) {
@@ -362,6 +407,11 @@ int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
 			if (optopt && optopt < 128)
 				return bad(print, prog, "option '-%c' (see --help)", optopt);
 			return bad(print, prog, "option '%s' (see --help)", what);
+		}
+		if (x && c >= RB_OPT_EXT_ID) {
+			if (x->parse(x->ctx, c, optarg, why, sizeof(why)))
+				return bad(print, prog, "%s", why);
+			continue;
 		}
 		if (c >= O_TP) {
 			char twhy[256] = "";
@@ -380,6 +430,8 @@ int rb_opts_parse(struct rb_opts *o, int argc, char **argv, const char *prog,
 		return bad(print, prog, "argument '%s': this program takes only options (see --help)",
 			   argv[optind]);
 	if (rb_opts_validate(o, why, sizeof(why)))
+		return bad(print, prog, "%s", why);
+	if (x && x->validate && x->validate(x->ctx, o, why, sizeof(why)))
 		return bad(print, prog, "%s", why);
 	return RB_OPTS_RUN;
 }

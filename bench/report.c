@@ -500,3 +500,13 @@ void rb_report_free(struct rb_report *r)
 	json_decref(r->root);
 	free(r);
 }
+
+int rb_report_mkdir(const char *path)
+{
+	return mkdir_p(path);
+}
+
+int rb_report_write_file(const char *path, const char *text)
+{
+	return write_atomic(path, text);
+}

@@ -645,6 +645,9 @@ static int ibv_open_common(enum ibv_flavor fl, const struct rb_tp_ops *ops,
 	if (rc)
 		goto out_close;
 	ibv_dev_desc(&t->sel, t->nqps, t->pub.desc, sizeof(t->pub.desc));
+	snprintf(t->pub.nic, sizeof(t->pub.nic), "%.40s:%d", t->sel.dev,
+		 t->sel.port);
+	t->pub.line_gbps = t->sel.rate_gbps;
 	*tp_p = &t->pub;
 	return 0;
 

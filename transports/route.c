@@ -183,8 +183,8 @@ static struct route_tp *route_new(int rank, int nranks, int64_t timeout_ms,
 	return t;
 }
 
-/* desc: the links of the children this rank uses, "A | B"; rail: the
- * inter-node child's. */
+/* desc: the links of the children this rank uses, "A | B"; rail, NIC and
+ * line rate: the inter-node child's. */
 static void route_describe(struct route_tp *t)
 {
 	size_t used = 0;
@@ -203,6 +203,12 @@ static void route_describe(struct route_tp *t)
 	for (int c = t->nchild - 1; c >= 0 && t->pub.rail < 0; c--)
 		if (t->child[c])
 			t->pub.rail = t->child[c]->rail;
+	for (int c = t->nchild - 1; c >= 0 && !t->pub.nic[0]; c--) {
+		if (!t->child[c])
+			continue;
+		snprintf(t->pub.nic, sizeof(t->pub.nic), "%s", t->child[c]->nic);
+		t->pub.line_gbps = t->child[c]->line_gbps;
+	}
 }
 
 static void route_close(struct rb_tp *tp);
@@ -435,6 +441,24 @@ static int route_mem_reg(struct rb_tp *tp, void *buf, size_t len,
 	return 0;
 }
 
+/* Forgets child c's completed requests: once done, a request belongs to
+ * its owner again, who may free it. \return how many there were. */
+static int route_sweep_child(struct route_tp *t, int c)
+{
+	struct route_pend *pd = &t->pend[c];
+	int done = 0;
+
+	for (int i = 0; i < pd->n;) {
+		if (pd->reqs[i]->done) {
+			pd->reqs[i] = pd->reqs[--pd->n];
+			done++;
+		} else {
+			i++;
+		}
+	}
+	return done;
+}
+
 static int route_track(struct route_tp *t, int c, struct rb_tp_req *req)
 {
 	struct route_pend *pd = &t->pend[c];
@@ -511,6 +535,8 @@ static int route_xfer(struct rb_tp *tp, enum route_xfer_kind kind, int peer,
 				 req);
 	if (rc)
 		t->pend[c].n--;
+	else
+		route_sweep_child(t, c);	/* it may be done already */
 	return rc;
 }
 
@@ -552,18 +578,8 @@ static int route_sweep(struct route_tp *t)
 {
 	int done = 0;
 
-	for (int c = 0; c < t->nchild; c++) {
-		struct route_pend *pd = &t->pend[c];
-
-		for (int i = 0; i < pd->n;) {
-			if (pd->reqs[i]->done) {
-				pd->reqs[i] = pd->reqs[--pd->n];
-				done++;
-			} else {
-				i++;
-			}
-		}
-	}
+	for (int c = 0; c < t->nchild; c++)
+		done += route_sweep_child(t, c);
 	return done;
 }
 
@@ -596,8 +612,10 @@ static int route_progress(struct rb_tp *tp, int64_t timeout_ns)
 
 		if (t->child[c]) {
 			rc = route_drive(t, c, 0);
-			if (rc)
+			if (rc) {
+				route_sweep(t);
 				return rc;
+			}
 		}
 	}
 	t->turn = (t->turn + 1) % t->nchild;
@@ -627,8 +645,10 @@ static int route_progress(struct rb_tp *tp, int64_t timeout_ns)
 			if (!t->child[c] || !t->pend[c].n)
 				continue;
 			rc = route_drive(t, c, RB_MIN(left, ROUTE_SLICE_NS));
-			if (rc)
+			if (rc) {
+				route_sweep(t);
 				return rc;
+			}
 		}
 	}
 }

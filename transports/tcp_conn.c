@@ -79,6 +79,29 @@ static int tcp_count_entries(const char *list)
 	return count;
 }
 
+/* Line rate of interface ifname in Gb/s from sysfs `speed` (Mb/s), 0 when
+ * it is unknown (-1, unreadable) or the interface has no device behind it:
+ * veth, bridges and loopback report a nominal speed (veth says 10000) that
+ * no wire backs. */
+static double tcp_line_gbps(const char *ifname)
+{
+	char path[128];
+	FILE *f;
+	long mbps = 0;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device", ifname);
+	if (access(path, F_OK))
+		return 0.0;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/speed", ifname);
+	f = fopen(path, "r");
+	if (!f)
+		return 0.0;
+	if (fscanf(f, "%ld", &mbps) != 1 || mbps <= 0)
+		mbps = 0;
+	fclose(f);
+	return (double)mbps / 1000.0;
+}
+
 /* Chooses the interface and its IPv4 address: --net-if entry, then the rail
  * NIC from topology, then loopback (one node) or the first up non-loopback
  * interface. */
@@ -135,6 +158,8 @@ int rb_tcp_choose_if(struct tcp_tp *t)
 		goto out_free;
 	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifa->ifa_name);
+	snprintf(t->base.nic, sizeof(t->base.nic), "%s", ifa->ifa_name);
+	t->base.line_gbps = tcp_line_gbps(ifa->ifa_name);
 	t->ip = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
 	/* Pin to the device only when the user or topology named it. */
 	t->use_dev = want[0] && strcmp(want, "lo") != 0;

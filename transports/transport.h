@@ -78,6 +78,13 @@ struct rb_tp {
 	/* The rail this rank's traffic leaves on, as the transport chose it
 	 * (its --net-if entry, its --rails auto NIC), -1 unknown or none. */
 	int rail;
+	/* The device that traffic leaves by, as the OS names it ("rail0",
+	 * "mlx5_0:1"; a composition: its inter-node child's), "" unknown. */
+	char nic[64];
+	/* That device's line rate in Gb/s as the system reports it (sysfs
+	 * speed; verbs active_speed x active_width), 0 when unknown or the
+	 * device is virtual (veth, bridge, loopback). */
+	double line_gbps;
 };
 
 /* A registered buffer. Transports may embed it in a larger struct. */

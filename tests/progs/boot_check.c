@@ -56,6 +56,14 @@ static int round_trip(const struct rb_boot_ops *ops, struct rb_boot *b,
 		      "allgather slot %d holds rank %d round %d '%s'", r,
 		      all[r].rank, all[r].round, all[r].tag);
 	}
+	/* gather: the same slots, on rank 0 only; the others' out stays put. */
+	memset(all, 0, (size_t)n * sizeof(*all));
+	rc = rc ? rc : ops->gather(b, "test gather", &me,
+				   rank == 0 ? all : NULL, sizeof(me), 0);
+	for (int r = 0; !rc && rank == 0 && r < n; r++)
+		CHECK(all[r].rank == r && all[r].round == round,
+		      "gather slot %d holds rank %d round %d", r, all[r].rank,
+		      all[r].round);
 	free(all);
 	if (rc)
 		return rc;
