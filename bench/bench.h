@@ -12,13 +12,23 @@
 
 /* ---- options (opts.c) -------------------------------------------------- */
 
+/* Which statistic over ranks the table's time (and algbw, busbw) shows
+ * (--stat, docs/statistics.md). */
+enum rb_stat {
+	RB_STAT_MAX,	/* per iteration, the slowest rank */
+	RB_STAT_AVG,	/* per iteration, the mean over ranks (OSU's Avg) */
+};
+
 struct rb_opts {
 	uint64_t min_bytes;	/* -b */
 	uint64_t max_bytes;	/* -e */
 	uint64_t step_factor;	/* -f, >= 2 */
 	uint64_t step_bytes;	/* -i, 0 = multiply by step_factor */
 	int iters;		/* -n, >= 1 */
-	int warmup_iters;	/* -w, >= 0 */
+	int warmup_iters;	/* -w N: fixed count >= 0; auto: the count bound */
+	int warmup_auto;	/* --warmup auto (the default) */
+	int warmup_max_ms;	/* --warmup auto:N:MS: the time bound */
+	enum rb_stat stat;	/* --stat */
 	int check;		/* -c 0|1 */
 	enum rb_dtype dtype;	/* -d */
 	enum rb_redop op;	/* -o */
@@ -160,6 +170,56 @@ void rb_stats_compute(double *v, int n, struct rb_stats *s);
 /* GB/s (1e9 B/s) for bytes moved in time_us microseconds; 0 if time is 0. */
 double rb_algbw_gbps(uint64_t bytes, double time_us);
 
+/* ---- warm-up (warmup.c) ----------------------------------------------- */
+
+/* The auto rule (docs/statistics.md, "Warm-up"): windows of iterations; after
+ * each, one bootstrap exchange makes every rank see the same per-iteration
+ * maxima, so every rank takes the same decision and runs the same number of
+ * collectives. Stable: the medians of the last RB_WARMUP_STABLE windows lie
+ * within RB_WARMUP_TOL of each other. */
+#define RB_WARMUP_TOL 0.05
+#define RB_WARMUP_STABLE 3
+#define RB_WARMUP_WIN_MIN 3	/* iterations in a window, and the first one */
+#define RB_WARMUP_WIN_MAX 64
+#define RB_WARMUP_WIN_US 2000.0	/* a window aims at this long */
+#define RB_WARMUP_TAIL_US 50.0	/* the tail after the last exchange */
+#define RB_WARMUP_TAIL_MAX 16
+#define RB_WARMUP_AUTO_ITERS 1000	/* default count bound */
+#define RB_WARMUP_AUTO_MS 1000	/* default time bound */
+
+struct rb_warmup {
+	int iters;		/* warm-up iterations run */
+	int windows;		/* stability checks, one exchange each */
+	int stable;		/* auto: the rule held before a bound; fixed: 1 */
+	double ms;		/* its wall time: auto, max over ranks; fixed, this rank's */
+	double p50_us;		/* auto: median of the last window, else 0 */
+};
+
+/* Length of the window after one whose median was p50_us: about
+ * RB_WARMUP_WIN_US long, within [RB_WARMUP_WIN_MIN, RB_WARMUP_WIN_MAX]. */
+int rb_warmup_window(double p50_us);
+
+/* Iterations run back to back after the last window, with no exchange, so
+ * that the first timed iteration follows warm iterations rather than the
+ * bootstrap's idle polling: about RB_WARMUP_TAIL_US long, within
+ * [1, RB_WARMUP_TAIL_MAX]. */
+int rb_warmup_tail(double p50_us);
+
+/* Whether the last RB_WARMUP_STABLE of the n window medians agree within
+ * RB_WARMUP_TOL (max <= (1 + tol) x min). */
+int rb_warmup_stable(const double *p50_us, int n);
+
+/* Runs the warm-up that o asks for: -w N fixed iterations, or the auto
+ * rule within o's bounds; with force_auto the auto rule whatever o says (the
+ * priming before the first size). iter runs one warm-up iteration exactly
+ * like a timed one and writes this rank's time in microseconds. Every rank
+ * must call it with the same arguments. \return 0, or -RB_E* from an
+ * iteration or an exchange; *w_p is written on success. */
+int rb_warmup_run(const struct rb_opts *o, int force_auto,
+		  const struct rb_boot_ops *bops, struct rb_boot *boot,
+		  int (*iter)(void *ctx, double *t_us_p), void *ctx,
+		  struct rb_warmup *w_p);
+
 /* ---- report (report.c) ------------------------------------------------- */
 
 struct rb_report;
@@ -195,16 +255,31 @@ struct rb_run_meta {
 struct rb_row {
 	uint64_t size_bytes;
 	uint64_t count;
-	struct rb_stats t_us;
-	double algbw_gbps;
+	struct rb_stats t_max_us;	/* of T_i = max over ranks of t_r,i */
+	struct rb_stats t_avg_us;	/* of A_i = mean over ranks of t_r,i */
+	double algbw_gbps;		/* from the mean of --stat's series */
 	double busbw_gbps;
 	int64_t wrong;		/* -1 when not checked */
+	struct rb_warmup warmup;
 	int valid;		/* 0: placement not run */
 };
+
+/* \return the statistics --stat chooses for the table of row r. */
+static inline const struct rb_stats *rb_row_time(const struct rb_row *r,
+						 enum rb_stat stat)
+{
+	return stat == RB_STAT_AVG ? &r->t_avg_us : &r->t_max_us;
+}
+
+/* \return "max" or "avg". */
+const char *rb_stat_name(enum rb_stat stat);
 
 /* Rank 0 only. Prints the preamble and creates the results files.
  * \return 0, or -RB_ESYS when the results directory cannot be made. */
 int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p);
+/* Records the priming warm-up (before the first size) for the JSON meta
+ * and the footer. */
+void rb_report_prime(struct rb_report *r, const struct rb_warmup *w);
 /* Prints one table row and rewrites the results files atomically. */
 int rb_report_row(struct rb_report *r, const struct rb_row *oop,
 		  const struct rb_row *ip);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The sweep driver shared by every *_bench binary: bootstrap, placement,
- * transport setup, then per size and placement: warm-up, timed iterations
- * (one barrier before each; an iteration's time is the max over ranks),
- * data check, statistics and a report row (docs/statistics.md). */
+/* The driver shared by every *_bench binary: bootstrap, placement,
+ * transport setup, sizes and buffers, the report, then the sweep
+ * (bench/measure.c) and the exit code all ranks agree on. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,62 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/bench.h"
-#include "bench/links.h"
-#include "bench/place.h"
-#include "bench/world.h"
-#include "collectives/coll.h"
-
-struct bench {
-	enum rb_coll_kind kind;
-	const struct rb_coll_desc *desc;
-	struct rb_opts o;
-	const char *prog;
-	const struct rb_boot_ops *bops;
-	struct rb_boot *boot;
-	struct rb_world world;		/* identities, nodes, peer names */
-	int rank;
-	int nranks;
-	int nnodes;
-	int local_rank;
-	int local_nranks;
-	const char **hosts;		/* [nranks], world's */
-	int *node_of;			/* [nranks], world's */
-	struct rb_place place;
-	const struct rb_tp_ops *tops;
-	struct rb_links links;
-	struct rb_tp *tp;		/* links.tp */
-	int native;			/* library collective, no schedule */
-	const char *algo_name;		/* printed: "native", "ring", "auto" */
-	char auto_note[256];		/* why auto does (not) pick hier */
-	struct rb_sched sched;
-	struct rb_sched barrier_sched;
-	struct rb_exec *barrier_ex;
-	uint64_t *counts;		/* table counts of the sweep */
-	int ncounts;
-	double *times;			/* [iters] */
-	struct rb_report *report;
-	struct rb_rank_info *infos;	/* rank 0: [nranks] */
-	char run_id[64];
-	char results_dir[PATH_MAX];
-	char *cmdline;
-	char *topo_findings;
-	int boot_failed;		/* an exchange failed: no finalize */
-};
-
-/* All ranks agree on the worst exit code of a step (bench/links.c). */
-static int agree(struct bench *b, int rc, const char *what)
-{
-	return rb_boot_agree(b->bops, b->boot, rc, what, &b->boot_failed);
-}
-
-/* Marks the bootstrap failed when an exchange fails. \return rc. */
-static int boot_rc(struct bench *b, int rc)
-{
-	if (rc)
-		b->boot_failed = 1;
-	return rc;
-}
+#include "bench/harness_priv.h"
 
 static int boot_peers(struct bench *b)
 {
@@ -147,12 +91,6 @@ static int build_barrier(struct bench *b)
 	return rb_exec_create(&ea, &b->barrier_ex);
 }
 
-static int iter_barrier(struct bench *b)
-{
-	if (b->native)
-		return rb_tp_barrier(b->tp);
-	return rb_exec_run(b->barrier_ex, b->o.timeout_ms);
-}
 
 /* Table counts of the sweep: sizes rounded down to whole elements and to
  * the collective's alignment; duplicates and zero counts dropped. */
@@ -205,142 +143,13 @@ static int alloc_buffers(struct bench *b)
 	b->desc->sizes(b->counts[b->ncounts - 1], b->rank, b->nranks, &s);
 	rc = rb_links_buffers(&b->links, s.send_count * ts, s.recv_count * ts);
 	b->times = calloc((size_t)b->o.iters, sizeof(*b->times));
-	if (!rc && !b->times)
+	b->times_avg = calloc((size_t)b->o.iters, sizeof(*b->times_avg));
+	b->times_ns = calloc((size_t)b->o.iters, sizeof(*b->times_ns));
+	if (!rc && (!b->times || !b->times_avg || !b->times_ns))
 		rc = -RB_ENOMEM;
 	return rc;
 }
 
-/* One execution of the collective for the current size and placement. */
-static int run_once(struct bench *b, struct rb_exec *ex,
-		    const struct rb_tp_coll *call)
-{
-	if (b->native)
-		return rb_tp_coll(b->tp, call);
-	return rb_exec_run(ex, b->o.timeout_ms);
-}
-
-/* Where this rank's input lives for the placement. */
-static void *input_of(struct bench *b, int in_place,
-		      const struct rb_coll_sizes *s)
-{
-	if (!in_place)
-		return b->links.sendbuf;
-	return (char *)b->links.recvbuf + s->inplace_off * rb_dtype_size(b->o.dtype);
-}
-
-static void fill_input(struct bench *b, int in_place, uint64_t count,
-		       const struct rb_coll_sizes *s, uint64_t seed)
-{
-	rb_coll_fill_input(b->kind, input_of(b, in_place, s), count, b->o.dtype,
-			   b->o.op, b->rank, b->nranks, seed);
-}
-
-static int prepare(struct bench *b, uint64_t count, int in_place,
-		   const struct rb_coll_sizes *s, struct rb_tp_coll *call,
-		   struct rb_exec **ex_p)
-{
-	struct rb_coll_args a = {
-		.kind = b->kind,
-		.rank = b->rank,
-		.nranks = b->nranks,
-		.count = count,
-		.dtype = b->o.dtype,
-		.op = b->o.op,
-		.in_place = in_place,
-		.chunk_bytes = b->o.chunk_bytes,
-		.topo = &b->links.topo,
-	};
-	struct rb_exec_args ea = {
-		.tp = b->tp,
-		.sched = &b->sched,
-		.send_mr = in_place ? NULL : b->links.send_mr,
-		.recv_mr = b->links.recv_mr,
-		.inplace_off_bytes = s->inplace_off * rb_dtype_size(b->o.dtype),
-		.dtype = b->o.dtype,
-		.op = b->o.op,
-		.hosts = b->hosts,
-	};
-	int rc;
-
-	*call = (struct rb_tp_coll){
-		.kind = b->kind,
-		.sendbuf = in_place ? (b->kind == RB_COLL_ALLREDUCE ? b->links.recvbuf : NULL)
-				    : b->links.sendbuf,
-		.recvbuf = b->links.recvbuf,
-		.count = s->param_count,
-		.dtype = b->o.dtype,
-		.op = b->o.op,
-	};
-	*ex_p = NULL;
-	if (b->native)
-		return 0;
-	rc = rb_coll_sched_build(b->o.algo, &a, &b->sched);
-	if (rc)
-		return rc;
-	return rb_exec_create(&ea, ex_p);
-}
-
-/* Warm-up, timed iterations and the data check of one placement. */
-static int measure(struct bench *b, uint64_t count, int in_place,
-		   uint64_t seed, struct rb_row *row)
-{
-	struct rb_coll_sizes s;
-	struct rb_tp_coll call;
-	struct rb_exec *ex = NULL;
-	size_t ts = rb_dtype_size(b->o.dtype);
-	int64_t wrong = 0;
-	int rc;
-
-	b->desc->sizes(count, b->rank, b->nranks, &s);
-	rc = agree(b, prepare(b, count, in_place, &s, &call, &ex),
-		   "schedule setup");
-	if (rc)
-		goto out;
-	fill_input(b, in_place, count, &s, seed);
-	for (int i = 0; i < b->o.warmup_iters && !rc; i++)
-		rc = run_once(b, ex, &call);
-	for (int i = 0; i < b->o.iters && !rc; i++) {
-		uint64_t t0;
-
-		rc = iter_barrier(b);
-		t0 = rb_time_ns();
-		rc = rc ? rc : run_once(b, ex, &call);
-		b->times[i] = (double)(rb_time_ns() - t0) / 1e3;
-	}
-	if (!rc && b->o.check) {
-		/* Fresh input: in-place iterations overwrote it. */
-		memset(b->links.recvbuf, 0xa5, s.recv_count * ts);
-		fill_input(b, in_place, count, &s, seed + 1);
-		rc = run_once(b, ex, &call);
-		if (!rc) {
-			rb_coll_fill_expected(b->kind, b->links.expected, count, b->o.dtype,
-					      b->o.op, b->rank, b->nranks, seed + 1);
-			wrong = (int64_t)rb_coll_count_wrong(b->links.recvbuf, b->links.expected,
-							     s.recv_count, b->o.dtype);
-		}
-	}
-	if (rc)
-		goto out;
-	rc = boot_rc(b, b->bops->allreduce_max_f64(b->boot, "iteration times",
-						   b->times, b->o.iters));
-	if (!rc && b->o.check)
-		rc = boot_rc(b, b->bops->allreduce_sum_i64(b->boot, "#wrong sum",
-							   &wrong, 1));
-	if (rc)
-		goto out;
-	*row = (struct rb_row){
-		.size_bytes = RB_MAX(s.send_count, s.recv_count) * ts,
-		.count = count,
-		.wrong = b->o.check ? wrong : -1,
-		.valid = 1,
-	};
-	rb_stats_compute(b->times, b->o.iters, &row->t_us);
-	row->algbw_gbps = rb_algbw_gbps(row->size_bytes, row->t_us.avg);
-	row->busbw_gbps = row->algbw_gbps * b->desc->busbw_factor(b->nranks);
-out:
-	rb_exec_destroy(ex);
-	return rc;
-}
 
 /* Rank 0: run id and results directory. */
 static int name_run(struct bench *b)
@@ -464,23 +273,6 @@ static int check_algo(struct bench *b)
 	return 0;
 }
 
-static int sweep(struct bench *b)
-{
-	int rc = 0;
-
-	for (int i = 0; i < b->ncounts && !rc; i++) {
-		struct rb_row oop = { 0 };
-		struct rb_row ip = { 0 };
-		uint64_t seed = 0x5eed0000u + (uint64_t)i * 16;
-
-		rc = measure(b, b->counts[i], 0, seed, &oop);
-		if (!rc && b->o.in_place)
-			rc = measure(b, b->counts[i], 1, seed + 8, &ip);
-		if (!rc && b->rank == 0)
-			rc = rb_report_row(b->report, &oop, &ip);
-	}
-	return rc;
-}
 
 static void bench_free(struct bench *b)
 {
@@ -492,6 +284,8 @@ static void bench_free(struct bench *b)
 	rb_report_free(b->report);
 	free(b->infos);
 	free(b->times);
+	free(b->times_avg);
+	free(b->times_ns);
 	free(b->counts);
 	rb_world_fini(&b->world);
 	b->hosts = NULL;
@@ -535,7 +329,7 @@ static int run(struct bench *b, int *code_p)
 		*code_p = rc;
 		return 0;
 	}
-	rc = sweep(b);
+	rc = rb_bench_sweep(b);
 	if (rc)
 		return rc;	/* runtime failure: the caller aborts the job */
 	if (b->rank == 0) {

@@ -39,6 +39,8 @@ enum opt_id {
 	O_RAILS,
 	O_BIND,
 	O_TOPO_XML,
+	O_WARMUP_MODE,
+	O_STAT,
 	/* Options owned by transports: O_TP + their index (rb_tp_opt_at). */
 	O_TP = 1000,
 };
@@ -58,7 +60,9 @@ static const struct opt_def opt_table[] = {
 	{ "step-factor", "stepfactor", O_FACTOR, 1, "F", "multiply the size by integer F >= 2 each step (default 2)" },
 	{ "step-bytes", "stepbytes", O_STEPBYTES, 1, "SIZE", "add SIZE each step instead of multiplying" },
 	{ "iters", NULL, O_ITERS, 1, "N", "timed iterations per size (default 20)" },
-	{ "warmup-iters", "warmup_iters", O_WARMUP, 1, "N", "untimed warm-up iterations per size (default 5)" },
+	{ "warmup-iters", "warmup_iters", O_WARMUP, 1, "N", "N untimed warm-up iterations per size (instead of --warmup auto)" },
+	{ "warmup", NULL, O_WARMUP_MODE, 1, "auto[:N[:MS]]", "warm up each size until its iteration time is stable, at most N iterations and MS ms (default auto:1000:1000); or a count, as -w" },
+	{ "stat", NULL, O_STAT, 1, "max|avg", "time column: per iteration, the slowest rank or the mean over ranks (default max)" },
 	{ "check", NULL, O_CHECK, 1, "0|1", "verify received data (default 1)" },
 	{ "datatype", NULL, O_DTYPE, 1, "TYPE", "int32, int64, float, double, half, bfloat16 (default float)" },
 	{ "op", NULL, O_OP, 1, "OP", "sum, prod, max, min (default sum)" },
@@ -94,7 +98,10 @@ void rb_opts_defaults(struct rb_opts *o)
 		.step_factor = 2,
 		.step_bytes = 0,
 		.iters = 20,
-		.warmup_iters = 5,
+		.warmup_iters = RB_WARMUP_AUTO_ITERS,
+		.warmup_auto = 1,
+		.warmup_max_ms = RB_WARMUP_AUTO_MS,
+		.stat = RB_STAT_MAX,
 		.check = 1,
 		.dtype = RB_FLOAT,
 		.op = RB_OP_SUM,
@@ -267,6 +274,40 @@ static int set_size(int id, const char *arg, uint64_t *out, int print,
 	return 0;
 }
 
+/* --warmup auto, auto:N, auto:N:MS, or a plain count like -w. */
+static int parse_warmup(struct rb_opts *o, const char *arg, int print,
+			const char *prog)
+{
+	char buf[64];
+	char *n_s;
+	char *ms_s;
+	long n = RB_WARMUP_AUTO_ITERS;
+	long ms = RB_WARMUP_AUTO_MS;
+
+	if (!rb_opts_long(arg, 0, 10000000, &n)) {
+		o->warmup_auto = 0;
+		o->warmup_iters = (int)n;
+		return 0;
+	}
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf) ||
+	    strncmp(buf, "auto", 4) || (buf[4] && buf[4] != ':'))
+		goto bad_arg;
+	n_s = buf[4] ? buf + 5 : NULL;
+	ms_s = n_s ? strchr(n_s, ':') : NULL;
+	if (ms_s)
+		*ms_s++ = '\0';
+	if ((n_s && rb_opts_long(n_s, 1, 10000000, &n)) ||
+	    (ms_s && rb_opts_long(ms_s, 1, 86400000, &ms)))
+		goto bad_arg;
+	o->warmup_auto = 1;
+	o->warmup_iters = (int)n;
+	o->warmup_max_ms = (int)ms;
+	return 0;
+bad_arg:
+	return bad(print, prog, "--warmup '%s': expected auto, auto:N or auto:N:MS (N 1..10000000 iterations, MS 1..86400000 ms), or a count 0..10000000",
+		   arg);
+}
+
 static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
 		     const char *prog)
 {
@@ -289,7 +330,18 @@ static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
 	case O_ITERS:
 		return set_int(id, arg, 1, 10000000, &o->iters, print, prog);
 	case O_WARMUP:
+		o->warmup_auto = 0;
 		return set_int(id, arg, 0, 10000000, &o->warmup_iters, print, prog);
+	case O_WARMUP_MODE:
+		return parse_warmup(o, arg, print, prog);
+	case O_STAT:
+		if (!strcmp(arg, "max"))
+			o->stat = RB_STAT_MAX;
+		else if (!strcmp(arg, "avg"))
+			o->stat = RB_STAT_AVG;
+		else
+			return bad(print, prog, "--stat '%s': expected max or avg", arg);
+		return 0;
 	case O_CHECK:
 		return set_int(id, arg, 0, 1, &o->check, print, prog);
 	case O_TIMEOUT:

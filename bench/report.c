@@ -34,12 +34,46 @@ struct rb_report {
 	int64_t wrong;
 	int checked;
 	int verdict;
+	struct rb_warmup prime;
+	int primed;
+	int warm_min;		/* warm-up iterations over the rows */
+	int warm_max;
+	int warm_unstable;	/* rows whose auto warm-up hit a bound */
 };
 
-static const char csv_header[] =
-	"collective,transport,algo,nranks,placement,size_bytes,count,dtype,"
-	"redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,"
-	"algbw_gbps,busbw_gbps,wrong";
+/* How a CSV column prints its JSON value (docs/results.md, "Precision"). */
+enum csv_fmt {
+	CSV_STR,
+	CSV_INT,
+	CSV_US,		/* %.3f */
+	CSV_GBPS,	/* %.6f */
+};
+
+/* The CSV columns, in order: each is the record's key of the same name. New
+ * columns go at the end, so that the first 17 keep their positions. */
+static const struct csv_col {
+	const char *key;
+	enum csv_fmt fmt;
+} csv_cols[] = {
+	{ "collective", CSV_STR }, { "transport", CSV_STR },
+	{ "algo", CSV_STR }, { "nranks", CSV_INT }, { "placement", CSV_STR },
+	{ "size_bytes", CSV_INT }, { "count", CSV_INT }, { "dtype", CSV_STR },
+	{ "redop", CSV_STR }, { "time_us", CSV_US }, { "time_min_us", CSV_US },
+	{ "time_max_us", CSV_US }, { "time_p50_us", CSV_US },
+	{ "time_p99_us", CSV_US }, { "algbw_gbps", CSV_GBPS },
+	{ "busbw_gbps", CSV_GBPS }, { "wrong", CSV_INT }, { "stat", CSV_STR },
+	{ "warmup_iters", CSV_INT }, { "rankmax_us", CSV_US },
+	{ "rankmax_min_us", CSV_US }, { "rankmax_max_us", CSV_US },
+	{ "rankmax_p50_us", CSV_US }, { "rankmax_p99_us", CSV_US },
+	{ "rankavg_us", CSV_US }, { "rankavg_min_us", CSV_US },
+	{ "rankavg_max_us", CSV_US }, { "rankavg_p50_us", CSV_US },
+	{ "rankavg_p99_us", CSV_US },
+};
+
+const char *rb_stat_name(enum rb_stat stat)
+{
+	return stat == RB_STAT_AVG ? "avg" : "max";
+}
 
 static int mkdir_p(const char *path)
 {
@@ -63,6 +97,17 @@ static int mkdir_p(const char *path)
 static const char *redop_col(const struct rb_report *r)
 {
 	return r->desc->has_op ? rb_redop_name(r->m->opts->op) : "none";
+}
+
+/* The auto rule's constants and bounds (docs/statistics.md). */
+static json_t *warmup_rule_json(const struct rb_opts *o)
+{
+	return json_pack("{s:i, s:i, s:f, s:i, s:i, s:i, s:f, s:f, s:i}",
+			 "max_iters", o->warmup_iters, "max_ms", o->warmup_max_ms,
+			 "tolerance", RB_WARMUP_TOL, "stable_windows", RB_WARMUP_STABLE,
+			 "window_min", RB_WARMUP_WIN_MIN, "window_max", RB_WARMUP_WIN_MAX,
+			 "window_us", RB_WARMUP_WIN_US, "tail_us", RB_WARMUP_TAIL_US,
+			 "tail_max", RB_WARMUP_TAIL_MAX);
 }
 
 static json_t *meta_json(const struct rb_run_meta *m)
@@ -126,7 +171,11 @@ static json_t *meta_json(const struct rb_run_meta *m)
 	json_object_set_new(meta, "run_id", json_string(m->run_id));
 	json_object_set_new(meta, "started", json_string(started));
 	json_object_set_new(meta, "iters", json_integer(o->iters));
+	json_object_set_new(meta, "warmup", json_string(o->warmup_auto ? "auto" : "fixed"));
 	json_object_set_new(meta, "warmup_iters", json_integer(o->warmup_iters));
+	if (o->warmup_auto)
+		json_object_set_new(meta, "warmup_rule", warmup_rule_json(o));
+	json_object_set_new(meta, "stat", json_string(rb_stat_name(o->stat)));
 	json_object_set_new(meta, "check", json_boolean(o->check));
 	json_object_set_new(meta, "timeout_s", json_integer(o->timeout_ms / 1000));
 	if (m->topo_findings)
@@ -180,28 +229,43 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s)
 	return 0;
 }
 
-static int csv_line(json_t *rec, char *line, size_t len)
+/* One CSV field of rec into f. */
+static void csv_field(json_t *rec, const struct csv_col *c, char *f, size_t len)
 {
-	return snprintf(line, len,
-			"%s,%s,%s,%" PRId64 ",%s,%" PRId64 ",%" PRId64 ",%s,%s,"
-			"%.3f,%.3f,%.3f,%.3f,%.3f,%.6f,%.6f,%" PRId64 "\n",
-			json_string_value(json_object_get(rec, "collective")),
-			json_string_value(json_object_get(rec, "transport")),
-			json_string_value(json_object_get(rec, "algo")),
-			(int64_t)json_integer_value(json_object_get(rec, "nranks")),
-			json_string_value(json_object_get(rec, "placement")),
-			(int64_t)json_integer_value(json_object_get(rec, "size_bytes")),
-			(int64_t)json_integer_value(json_object_get(rec, "count")),
-			json_string_value(json_object_get(rec, "dtype")),
-			json_string_value(json_object_get(rec, "redop")),
-			json_real_value(json_object_get(rec, "time_us")),
-			json_real_value(json_object_get(rec, "time_min_us")),
-			json_real_value(json_object_get(rec, "time_max_us")),
-			json_real_value(json_object_get(rec, "time_p50_us")),
-			json_real_value(json_object_get(rec, "time_p99_us")),
-			json_real_value(json_object_get(rec, "algbw_gbps")),
-			json_real_value(json_object_get(rec, "busbw_gbps")),
-			(int64_t)json_integer_value(json_object_get(rec, "wrong")));
+	json_t *v = json_object_get(rec, c->key);
+
+	switch (c->fmt) {
+	case CSV_STR:
+		snprintf(f, len, "%s", json_string_value(v) ? json_string_value(v) : "");
+		break;
+	case CSV_INT:
+		snprintf(f, len, "%" PRId64, (int64_t)json_integer_value(v));
+		break;
+	case CSV_US:
+		snprintf(f, len, "%.3f", json_real_value(v));
+		break;
+	case CSV_GBPS:
+		snprintf(f, len, "%.6f", json_real_value(v));
+		break;
+	}
+}
+
+/* Appends the CSV header (rec NULL) or rec's line, with its '\n'. */
+static int csv_append(json_t *rec, char **buf, size_t *len, size_t *cap)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < RB_ARRAY_SIZE(csv_cols) && !rc; i++) {
+		char f[128];
+
+		if (rec)
+			csv_field(rec, &csv_cols[i], f, sizeof(f));
+		else
+			snprintf(f, sizeof(f), "%s", csv_cols[i].key);
+		rc = i ? append(buf, len, cap, ",") : 0;
+		rc = rc ? rc : append(buf, len, cap, f);
+	}
+	return rc ? rc : append(buf, len, cap, "\n");
 }
 
 /* Rewrites <base>.json and <base>.csv from the in-memory document. */
@@ -227,14 +291,9 @@ static int flush_files(struct rb_report *r)
 	free(text);
 	if (rc)
 		return rc;
-	rc = append(&csv, &len, &cap, csv_header);
-	rc = rc ? rc : append(&csv, &len, &cap, "\n");
-	json_array_foreach(r->records, i, rec) {
-		char line[512];
-
-		csv_line(rec, line, sizeof(line));
-		rc = rc ? rc : append(&csv, &len, &cap, line);
-	}
+	rc = csv_append(NULL, &csv, &len, &cap);
+	json_array_foreach(r->records, i, rec)
+		rc = rc ? rc : csv_append(rec, &csv, &len, &cap);
 	if (!rc) {
 		snprintf(path, sizeof(path), "%s.csv", r->base);
 		rc = write_atomic(path, csv);
@@ -247,16 +306,26 @@ static void print_preamble(const struct rb_report *r)
 {
 	const struct rb_run_meta *m = r->m;
 	const struct rb_opts *o = m->opts;
+	char warm[32];
 
 	printf("# railbench %s (git %s, build %s)\n", RB_VERSION, rb_git_sha(),
 	       rb_build_config());
 	printf("# command: %s\n", m->command_line);
+	if (o->warmup_auto)
+		snprintf(warm, sizeof(warm), "auto:%d:%d", o->warmup_iters,
+			 o->warmup_max_ms);
+	else
+		snprintf(warm, sizeof(warm), "%d", o->warmup_iters);
 	printf("# %s over %s, algorithm %s, %d ranks on %d node%s, %s %s, "
-	       "iters %d, warm-up %d, check %s, timeout %" PRId64 " s\n",
+	       "iters %d, warm-up %s, check %s, timeout %" PRId64 " s\n",
 	       rb_coll_kind_name(m->kind), m->transport, m->algo, m->nranks,
 	       m->nnodes, m->nnodes == 1 ? "" : "s", rb_dtype_name(o->dtype),
-	       redop_col(r), o->iters, o->warmup_iters, o->check ? "on" : "off",
+	       redop_col(r), o->iters, warm, o->check ? "on" : "off",
 	       o->timeout_ms / 1000);
+	printf("# time: mean over the timed iterations of the per-iteration %s "
+	       "(--stat %s); algbw and busbw from it\n",
+	       o->stat == RB_STAT_AVG ? "mean over ranks" : "maximum over ranks",
+	       rb_stat_name(o->stat));
 	if (m->algo_note && m->algo_note[0])
 		printf("# algorithm: %s\n", m->algo_note);
 	printf("# MPI: %s\n", m->mpi_library);
@@ -317,30 +386,57 @@ int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
 	return 0;
 }
 
+/* Sets <prefix>_us (the mean), <prefix>_min_us, _max_us, _p50_us, _p99_us. */
+static void put_stats(json_t *rec, const char *prefix, const struct rb_stats *t)
+{
+	const struct {
+		const char *suffix;
+		double v;
+	} f[] = {
+		{ "us", t->avg }, { "min_us", t->min }, { "max_us", t->max },
+		{ "p50_us", t->p50 }, { "p99_us", t->p99 },
+	};
+
+	for (size_t i = 0; i < RB_ARRAY_SIZE(f); i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s_%s", prefix, f[i].suffix);
+		json_object_set_new(rec, key, json_real(f[i].v));
+	}
+}
+
+/* A record: the CSV columns in their order, then the JSON-only keys. */
 static json_t *row_json(const struct rb_report *r, const struct rb_row *row,
 			const char *placement)
 {
 	const struct rb_run_meta *m = r->m;
+	enum rb_stat stat = m->opts->stat;
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:s, s:s}",
+				"collective", rb_coll_kind_name(m->kind),
+				"transport", m->transport, "algo", m->algo,
+				"nranks", m->nranks, "placement", placement,
+				"size_bytes", (json_int_t)row->size_bytes,
+				"count", (json_int_t)row->count,
+				"dtype", rb_dtype_name(m->opts->dtype),
+				"redop", redop_col(r));
 
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:s, s:s, s:f, s:f,"
-			 " s:f, s:f, s:f, s:f, s:f, s:I}",
-			 "collective", rb_coll_kind_name(m->kind),
-			 "transport", m->transport, "algo", m->algo,
-			 "nranks", m->nranks, "placement", placement,
-			 "size_bytes", (json_int_t)row->size_bytes,
-			 "count", (json_int_t)row->count,
-			 "dtype", rb_dtype_name(m->opts->dtype),
-			 "redop", redop_col(r),
-			 "time_us", row->t_us.avg, "time_min_us", row->t_us.min,
-			 "time_max_us", row->t_us.max, "time_p50_us", row->t_us.p50,
-			 "time_p99_us", row->t_us.p99,
-			 "algbw_gbps", row->algbw_gbps,
-			 "busbw_gbps", row->busbw_gbps,
-			 "wrong", (json_int_t)row->wrong);
+	put_stats(rec, "time", rb_row_time(row, stat));
+	json_object_set_new(rec, "algbw_gbps", json_real(row->algbw_gbps));
+	json_object_set_new(rec, "busbw_gbps", json_real(row->busbw_gbps));
+	json_object_set_new(rec, "wrong", json_integer(row->wrong));
+	json_object_set_new(rec, "stat", json_string(rb_stat_name(stat)));
+	json_object_set_new(rec, "warmup_iters", json_integer(row->warmup.iters));
+	put_stats(rec, "rankmax", &row->t_max_us);
+	put_stats(rec, "rankavg", &row->t_avg_us);
+	json_object_set_new(rec, "warmup_stable", json_boolean(row->warmup.stable));
+	json_object_set_new(rec, "warmup_windows", json_integer(row->warmup.windows));
+	json_object_set_new(rec, "warmup_ms", json_real(row->warmup.ms));
+	return rec;
 }
 
-static void print_cols(const struct rb_row *row)
+static void print_cols(const struct rb_row *row, enum rb_stat stat)
 {
+	const struct rb_stats *t = rb_row_time(row, stat);
 	char wrong[24];
 
 	if (!row->valid) {
@@ -351,8 +447,8 @@ static void print_cols(const struct rb_row *row)
 		snprintf(wrong, sizeof(wrong), "N/A");
 	else
 		snprintf(wrong, sizeof(wrong), "%" PRId64, row->wrong);
-	printf(" %9.2f %7.3f %7.3f %6s %9.2f", row->t_us.avg, row->algbw_gbps,
-	       row->busbw_gbps, wrong, row->t_us.p99);
+	printf(" %9.2f %7.3f %7.3f %6s %9.2f", t->avg, row->algbw_gbps,
+	       row->busbw_gbps, wrong, t->p99);
 }
 
 static void account(struct rb_report *r, const struct rb_row *row,
@@ -369,6 +465,22 @@ static void account(struct rb_report *r, const struct rb_row *row,
 		r->wrong += row->wrong;
 		r->checked = 1;
 	}
+	if (r->nrows == 1 || row->warmup.iters < r->warm_min)
+		r->warm_min = row->warmup.iters;
+	r->warm_max = RB_MAX(r->warm_max, row->warmup.iters);
+	r->warm_unstable += !row->warmup.stable;
+}
+
+void rb_report_prime(struct rb_report *r, const struct rb_warmup *w)
+{
+	json_t *meta = json_object_get(r->root, "meta");
+
+	r->prime = *w;
+	r->primed = 1;
+	json_object_set_new(meta, "priming",
+			    json_pack("{s:i, s:i, s:b, s:f}", "iters", w->iters,
+				      "windows", w->windows, "stable", w->stable,
+				      "ms", w->ms));
 }
 
 int rb_report_row(struct rb_report *r, const struct rb_row *oop,
@@ -376,8 +488,8 @@ int rb_report_row(struct rb_report *r, const struct rb_row *oop,
 {
 	printf("  %10" PRIu64 " %12" PRIu64 " %8s %6s", oop->size_bytes,
 	       oop->count, rb_dtype_name(r->m->opts->dtype), redop_col(r));
-	print_cols(oop);
-	print_cols(ip);
+	print_cols(oop, r->m->opts->stat);
+	print_cols(ip, r->m->opts->stat);
 	printf("\n");
 	fflush(stdout);
 	account(r, oop, "out-of-place");
@@ -436,6 +548,26 @@ static void run_plot(const struct rb_report *r)
 	       r->base);
 }
 
+/* The footer's warm-up line: per-row counts, rows that hit a bound, the
+ * priming. */
+static void print_warmup(const struct rb_report *r)
+{
+	const struct rb_opts *o = r->m->opts;
+	char prime[96] = "no priming (-w 0)";
+
+	if (r->primed)
+		snprintf(prime, sizeof(prime), "priming %d iterations (%s)",
+			 r->prime.iters, r->prime.stable ? "stable" : "bound reached");
+	if (!r->nrows)
+		printf("# Warm-up              : %s\n", prime);
+	else if (o->warmup_auto)
+		printf("# Warm-up              : auto, %d..%d iterations per row, bound reached on %d of %d rows; %s\n",
+		       r->warm_min, r->warm_max, r->warm_unstable, r->nrows, prime);
+	else
+		printf("# Warm-up              : %d iterations per row; %s\n",
+		       o->warmup_iters, prime);
+}
+
 int rb_report_close(struct rb_report *r, int exit_status)
 {
 	const struct rb_opts *o = r->m->opts;
@@ -450,6 +582,7 @@ int rb_report_close(struct rb_report *r, int exit_status)
 		printf("# Out of bounds values : not checked (-c 0)\n");
 	printf("# Avg bus bandwidth    : %.6g GB/s\n", avg);
 	printf("# Peak bus bandwidth   : %.6g GB/s\n", r->peak_busbw);
+	print_warmup(r);
 	if (r->wrong)
 		r->verdict = RB_EXIT_VERDICT;
 	if (o->expect_gbps > 0) {
@@ -469,12 +602,14 @@ int rb_report_close(struct rb_report *r, int exit_status)
 	if (!exit_status)
 		exit_status = r->verdict;
 	json_object_set_new(r->root, "summary",
-			    json_pack("{s:b, s:f, s:f, s:I, s:b, s:i}", "complete", 1,
-				      "avg_busbw_gbps", avg, "peak_busbw_gbps",
-				      r->peak_busbw, "wrong_total",
+			    json_pack("{s:b, s:f, s:f, s:I, s:b, s:i, s:i, s:i, s:i}",
+				      "complete", 1, "avg_busbw_gbps", avg,
+				      "peak_busbw_gbps", r->peak_busbw, "wrong_total",
 				      (json_int_t)(r->checked ? r->wrong : -1),
 				      "pass", exit_status == 0, "exit_status",
-				      exit_status));
+				      exit_status, "warmup_min_iters", r->warm_min,
+				      "warmup_max_iters", r->warm_max,
+				      "warmup_unstable_rows", r->warm_unstable));
 	rc = flush_files(r);
 	if (!rc && r->base[0] && !o->no_plot && r->nrows)
 		run_plot(r);

@@ -4,7 +4,8 @@
 # perftest ib_write_bw at the same message sizes, both in one Soft-RoCE
 # guest (scripts/vm/), printed as a table with the ratio railbench/perftest
 # (goal >= 0.9). Each size is measured ROUNDS times, alternating the two
-# tools, and the best of each is compared (the guest shares a loaded host).
+# tools; the ratio is the median of the per-round ratios (both tools of one
+# round shared the loaded host) with min and max.
 #
 # Usage: scripts/bench-ibv.sh [-n ITERS] [-r ROUNDS] [SIZE...]
 #        (defaults: -n 50 -r 3, sizes 1M 2M 4M 8M; BUILD env, default build)
@@ -12,6 +13,7 @@
 # 77 the guest cannot be prepared here.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/bench-lib.sh"
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 ITERS=50
@@ -43,23 +45,26 @@ trap 'rm -rf "$OUT"' EXIT
 	"$BUILD" "$ITERS" "$ROUNDS" "${SIZES[@]}" >"$OUT/raw" 2>"$OUT/err"
 rc=$?
 grep -v '^run.sh:' "$OUT/err" >&2
-awk -v iters="$ITERS" -v rounds="$ROUNDS" '
-$1 == "ib_write_bw" || $1 == "railbench" {
-	if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
-	if ($4 + 0 > best[$1, $2]) best[$1, $2] = $4 + 0
-}
-END {
-	printf "# RDMA write bandwidth, rxe0 (Soft-RoCE) in a QEMU guest, 1 QP, ACK timeout 18,\n"
-	printf "# %d iterations per run, best of %d runs per tool and size\n", iters, rounds
-	printf "# %10s %14s %14s %7s\n", "bytes", "ib_write_bw", "railbench", "ratio"
-	printf "# %10s %14s %14s %7s\n", "", "(Gb/s)", "(Gb/s)", ""
-	for (i = 1; i <= n; i++) {
-		s = order[i]; p = best["ib_write_bw", s]; r = best["railbench", s]
-		ratio = p > 0 ? r / p : 0
-		printf "%12d %14.3f %14.3f %7.2f\n", s, p, r, ratio
-		sum += ratio
-	}
-	if (n) printf "# mean ratio %.2f (goal >= 0.90)\n", sum / n
-}' "$OUT/raw"
+# "<tool> <bytes> <round> <Gb/s>" lines -> $OUT/<tool>.<bytes>, one line per
+# round in round order ("nan" for a failed measurement, 0 in the raw output).
+for s in "${SIZES[@]}"; do
+	for tool in ib_write_bw railbench; do
+		awk -v t="$tool" -v s="$s" '$1 == t && $2 == s { print ($4 + 0 > 0 ? $4 : "nan") }' \
+			"$OUT/raw" >"$OUT/$tool.$s"
+	done
+done
+echo "# RDMA write bandwidth, rxe0 (Soft-RoCE) in a QEMU guest, 1 QP, ACK timeout 18,"
+echo "# $ITERS iterations per run, $ROUNDS rounds alternating the tools; medians over rounds,"
+echo "# ratio railbench/ib_write_bw: median [min..max] of the per-round ratios"
+printf '# %10s %14s %14s   %s\n' bytes ib_write_bw railbench ratio
+printf '# %10s %14s %14s   %s\n' "" "(Gb/s)" "(Gb/s)" ""
+: >"$OUT/ratios"
+for s in "${SIZES[@]}"; do
+	printf '%12d %14s %14s   %s\n' "$s" "$(bl_fmt "$(bl_median <"$OUT/ib_write_bw.$s")")" \
+		"$(bl_fmt "$(bl_median <"$OUT/railbench.$s")")" \
+		"$(bl_paired "$OUT/railbench.$s" "$OUT/ib_write_bw.$s")"
+	bl_ratios "$OUT/railbench.$s" "$OUT/ib_write_bw.$s" >>"$OUT/ratios"
+done
+bl_goal "railbench vs ib_write_bw, all sizes and rounds" "$(bl_spread <"$OUT/ratios")" ">=" 0.9
 grep '^run.sh:' "$OUT/err" | sed 's/^/# /'
 [ "$rc" -eq 0 ] || { echo "bench-ibv: guest run failed with status $rc" >&2; exit 1; }

@@ -9,9 +9,10 @@
 #   - 64 MiB all-reduce, flat --algo ring over --transport tcp, and
 #     --algo hier over --transport shm+tcp;
 #   - 64 MiB all-to-all, flat pairwise over tcp and hier over shm+tcp.
-# Prints medians over the repetitions, the ratios, the ideal hier busbw
-# from R (docs/algorithms.md, "Hierarchical, rail-aligned algorithms")
-# and whether each goal is met.
+# Prints medians over the repetitions, the median of the paired
+# per-repetition ratios with min and max, the ideal hier busbw from R
+# (docs/algorithms.md, "Hierarchical, rail-aligned algorithms") and
+# whether each goal is met.
 #
 # usage: scripts/bench-rails.sh [-r REPS] [-R RATE] [-s SIZE]
 #   -r REPS   repetitions of every measurement (default 3)
@@ -21,6 +22,7 @@
 #      GOAL_HIER_VS_RING (2.0), GOAL_HIER_VS_IDEAL (0.8).
 set -u
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 BUILD=${BUILD:-build}
 TIMEOUT=${TIMEOUT:-300}
 GOAL_HIER_VS_RING=${GOAL_HIER_VS_RING:-2.0}
@@ -42,37 +44,22 @@ while [ $# -gt 0 ]; do
 	*) usage ;;
 	esac
 done
-case $REPS in '' | *[!0-9]* | 0) echo "bench-rails: invalid -r '$REPS'" >&2; exit 2 ;; esac
+bl_count_arg bench-rails -r "$REPS"
 [[ $RATE =~ ^[0-9]+[kmg]?bit$ ]] || { echo "bench-rails: invalid -R '$RATE' (e.g. 1gbit, 500mbit)" >&2; exit 2; }
-if [ "$(id -u)" != 0 ]; then
-	echo "bench-rails: needs root (network namespaces)" >&2
-	exit 77
-fi
+bl_sim_init bench-rails
 for b in allreduce alltoall; do
 	[ -x "$BUILD/bin/${b}_bench" ] ||
 		{ echo "bench-rails: $BUILD/bin/${b}_bench not found (make BUILD=$BUILD)" >&2; exit 2; }
 done
-command -v iperf3 >/dev/null || { echo "bench-rails: iperf3 not found (scripts/install-deps.sh)" >&2; exit 2; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/rbbrails.XXXXXX")
-IPERF_PID=
-cleanup() {
-	[ -n "$IPERF_PID" ] && kill "$IPERF_PID" 2>/dev/null
-	"$SC" down >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bl_need bench-rails iperf3 jq
 caps=()
 for ((i = 0; i < NODES; i++)); do
 	for ((k = 0; k < RAILS; k++)); do caps+=(--cap "$i:$k:$RATE"); done
 done
 "$SC" up -n $NODES -r $RAILS "${caps[@]}" >/dev/null || exit 3
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 # run TAG COLL ALGO TRANSPORT: one run; appends the out-of-place busbw (GB/s)
-# of its one size to $TMP/TAG.
+# of its one size to $TMP/TAG, "nan" when it failed (repetitions stay paired).
 run() {
 	local tag=$1 coll=$2 algo=$3 tp=$4 log=$TMP/$1.$RANDOM.log rc
 	timeout -k 5 "$TIMEOUT" "$SC" mpiexec -ppn $PPN -n $((NODES * PPN)) \
@@ -84,20 +71,18 @@ run() {
 		END { exit bad || !n }' "$log"; then
 		echo "bench-rails: $tag run failed (exit $rc); last lines:" >&2
 		tail -5 "$log" >&2
+		echo nan >>"$TMP/$tag"
 		return 1
 	fi
-	awk '!/^#/ && NF >= 8 { print $7 }' "$log" >>"$TMP/$tag"
+	bl_rows "$log" | awk '{ print $3 }' >>"$TMP/$tag"
 }
 
+# iperf_run: one stream on one capped rail; appends Gbit/s to $TMP/iperf.
 iperf_run() {
-	"$SC" exec 0 iperf3 -c 10.200.0.2 -B 10.200.0.1 -p 5201 -t 3 -f m >"$TMP/iperf.log" 2>&1 &&
-		awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i / 1000 }' \
-			"$TMP/iperf.log" >>"$TMP/iperf"
+	bl_iperf "$TMP/iperf" 0
 }
 
-"$SC" exec 1 iperf3 -s -B 10.200.0.2 -p 5201 >/dev/null 2>&1 &
-IPERF_PID=$!
-sleep 0.5
+bl_iperf_server
 echo "# bench-rails: $NODES simulated nodes x $RAILS rails x $PPN ranks per node, every rail capped at $RATE, $SIZE, $REPS repetitions"
 echo "# $(nproc) CPUs, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 1; r <= REPS; r++)); do
@@ -110,9 +95,9 @@ for ((r = 1; r <= REPS; r++)); do
 done
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-med() { [ -f "$TMP/$1" ] && median <"$TMP/$1" || echo nan; }
-runs() { [ -f "$TMP/$1" ] && tr '\n' ' ' <"$TMP/$1"; }
-R_GBIT=$(med iperf)
+med() { [ -f "$TMP/$1" ] && bl_fmt "$(bl_median <"$TMP/$1")" || echo nan; }
+runs() { [ -f "$TMP/$1" ] && bl_list <"$TMP/$1"; }
+R_GBIT=$([ -f "$TMP/iperf" ] && bl_median <"$TMP/iperf" || echo nan)
 R=$(awk -v g="$R_GBIT" 'BEGIN { print g == "nan" ? "nan" : g / 8 }')	# GB/s per rail
 N=$NODES L=$PPN n=$((NODES * PPN))
 # Ideal hier all-reduce busbw: the inter-node phase moves 2(N-1)/N x S/L per
@@ -126,46 +111,19 @@ IDEAL_A2A=$(awk -v r="$R" -v N=$N -v n=$n 'BEGIN { if (r == "nan") print "nan";
 	else print ((n - 1) / n) / ((N - 1) / N) * r }')
 
 printf '\n%-52s %10s   %s\n' "measurement (medians)" "median" "runs"
-printf '%-52s %10s   %s\n' "iperf3 1 stream, one capped rail (Gbit/s)" "$R_GBIT" "$(runs iperf)"
-printf '%-52s %10s   %s\n' "line rate R per rail (GB/s)" "$R" ""
+printf '%-52s %10s   %s\n' "iperf3 1 stream, one capped rail (Gbit/s)" "$(bl_fmt "$R_GBIT")" "$(runs iperf)"
+printf '%-52s %10s   %s\n' "line rate R per rail (GB/s)" "$(bl_fmt "$R")" ""
 printf '%-52s %10s   %s\n' "all-reduce busbw, ring over tcp (GB/s)" "$(med ar_ring)" "$(runs ar_ring)"
 printf '%-52s %10s   %s\n' "all-reduce busbw, hier over shm+tcp (GB/s)" "$(med ar_hier)" "$(runs ar_hier)"
-printf '%-52s %10s   %s\n' "all-reduce busbw, hier ideal from R (GB/s)" "$IDEAL_AR" ""
+printf '%-52s %10s   %s\n' "all-reduce busbw, hier ideal from R (GB/s)" "$(bl_fmt "$IDEAL_AR")" ""
 printf '%-52s %10s   %s\n' "all-to-all busbw, pairwise over tcp (GB/s)" "$(med a2a_flat)" "$(runs a2a_flat)"
 printf '%-52s %10s   %s\n' "all-to-all busbw, hier over shm+tcp (GB/s)" "$(med a2a_hier)" "$(runs a2a_hier)"
-printf '%-52s %10s   %s\n' "all-to-all busbw, hier ideal from R (GB/s)" "$IDEAL_A2A" ""
+printf '%-52s %10s   %s\n' "all-to-all busbw, hier ideal from R (GB/s)" "$(bl_fmt "$IDEAL_A2A")" ""
 
-# paired A B: "median [min..max]" of the per-repetition ratios A_i / B_i
-# (runs of one repetition shared the same background load).
-paired() {
-	[ -f "$TMP/$1" ] && [ -f "$TMP/$2" ] || { echo "nan [nan..nan]"; return; }
-	paste -d' ' "$TMP/$1" "$TMP/$2" | awk '$2 > 0 { print $1 / $2 }' | sort -g |
-		awk '{ v[NR] = $1 } END { if (!NR) { print "nan [nan..nan]"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.3f [%.3f..%.3f]\n", m, v[1], v[NR] }'
-}
-
-# goal LABEL "MEDIAN [MIN..MAX]" TARGET
-goal() {
-	awk -v l="$1" -v s="$2" -v t="$3" 'BEGIN {
-		split(s, a, " "); v = a[1]
-		if (v == "nan" || v == "") { printf "goal %-30s: no data\n", l; exit }
-		ok = (v + 0 >= t + 0)
-		printf "goal %-30s: ratio %s, target >= %.2f -> %s\n", l, s, t, ok ? "met" : "missed" }'
-}
-one() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan"; else printf "%.3f\n", a / b }'; }
 # Against the ideal: each run's busbw over the one ideal from the median R.
-vs_ideal() {
-	[ -f "$TMP/$1" ] || { echo "nan [nan..nan]"; return; }
-	awk -v i="$2" 'i != "nan" && i > 0 { print $1 / i }' "$TMP/$1" | sort -g |
-		awk '{ v[NR] = $1 } END { if (!NR) { print "nan [nan..nan]"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.3f [%.3f..%.3f]\n", m, v[1], v[NR] }'
-}
 echo
-echo "# ratios: median of the per-repetition ratios [min..max]"
-goal "all-reduce hier vs flat ring" "$(paired ar_hier ar_ring)" "$GOAL_HIER_VS_RING"
-goal "all-reduce hier vs its ideal" "$(vs_ideal ar_hier "$IDEAL_AR")" "$GOAL_HIER_VS_IDEAL"
-echo "# all-to-all hier vs flat pairwise: $(paired a2a_hier a2a_flat); hier vs its ideal: $(vs_ideal a2a_hier "$IDEAL_A2A")"
-echo "# medians alone: all-reduce hier/ring $(one "$(med ar_hier)" "$(med ar_ring)"), hier/ideal $(one "$(med ar_hier)" "$IDEAL_AR")"
+echo "# ratios: median [min..max] of the per-repetition ratios"
+bl_goal "all-reduce hier vs flat ring" "$(bl_paired "$TMP/ar_hier" "$TMP/ar_ring")" ">=" "$GOAL_HIER_VS_RING"
+bl_goal "all-reduce hier vs its ideal" "$(bl_over "$TMP/ar_hier" "$IDEAL_AR" | bl_spread)" ">=" "$GOAL_HIER_VS_IDEAL"
+echo "# all-to-all hier vs flat pairwise: $(bl_paired "$TMP/a2a_hier" "$TMP/a2a_flat"); hier vs its ideal: $(bl_over "$TMP/a2a_hier" "$IDEAL_A2A" | bl_spread)"
 exit 0

@@ -9,7 +9,10 @@ set -u
 
 RB_PLOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/plot" && pwd)
 GNUPLOT=${GNUPLOT:-gnuplot}
-CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong'
+# The results CSV header (docs/results.md), and the one before the
+# statistics columns were added, still read so that old runs can be overlaid.
+CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong,stat,warmup_iters,rankmax_us,rankmax_min_us,rankmax_max_us,rankmax_p50_us,rankmax_p99_us,rankavg_us,rankavg_min_us,rankavg_max_us,rankavg_p50_us,rankavg_p99_us'
+CSV_HEADER_V1='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong'
 
 usage() {
 	cat <<EOF
@@ -69,7 +72,8 @@ uniq_words() {
 # min_ip max_ip (wrong_*: sum of the positive #wrong values).
 # On malformed input prints "FILE:LINE: reason" and exits 1.
 check_csv() {
-	awk -F, -v hdr="$CSV_HEADER" -v file="$1" -v oop="$2.u" -v ip="$3.u" '
+	awk -F, -v hdr="$CSV_HEADER" -v hdr1="$CSV_HEADER_V1" -v file="$1" \
+		-v oop="$2.u" -v ip="$3.u" '
 	function bad(msg) {
 		printf "%s:%d: %s\n", file, NR, msg
 		failed = 1
@@ -79,56 +83,70 @@ check_csv() {
 		return s ~ /^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/
 	}
 	function isint(s) { return s ~ /^-?[0-9]+$/ }
+	# v(NAME): the field of column NAME on this row.
+	function v(name) { return $(col[name]) }
 	{ sub(/\r$/, "") }
 	NR == 1 {
-		if ($0 != hdr)
+		if ($0 != hdr && $0 != hdr1)
 			bad("not a railbench results CSV (header differs from docs/results.md)")
+		nf = NF
+		for (f = 1; f <= NF; f++) {
+			col[$f] = f
+			name[f] = $f
+		}
 		next
 	}
 	{
-		if (NF != 17)
-			bad(sprintf("expected 17 fields, found %d", NF))
-		if ($1 !~ /^(allreduce|allgather|alltoall)$/)
-			bad("unknown collective \"" $1 "\"")
-		if ($2 !~ /^[A-Za-z0-9_.+-]+$/)
-			bad("bad transport \"" $2 "\"")
-		if (!isint($4) || $4 < 1)
-			bad("nranks \"" $4 "\" is not a positive integer")
-		if ($5 != "out-of-place" && $5 != "in-place")
-			bad("placement \"" $5 "\" is neither out-of-place nor in-place")
-		if (!isint($6) || $6 < 0)
-			bad("size_bytes \"" $6 "\" is not a non-negative integer")
-		if (!isint($7) || $7 < 0)
-			bad("count \"" $7 "\" is not a non-negative integer")
-		for (f = 10; f <= 16; f++)
-			if (!isnum($f) || $f < 0)
-				bad(sprintf("field %d (\"%s\") is not a non-negative number", f, $f))
-		if (!isint($17) || $17 < -1)
-			bad("wrong \"" $17 "\" is not an integer >= -1")
+		if (NF != nf)
+			bad(sprintf("expected %d fields, found %d", nf, NF))
+		if (v("collective") !~ /^(allreduce|allgather|alltoall)$/)
+			bad("unknown collective \"" v("collective") "\"")
+		if (v("transport") !~ /^[A-Za-z0-9_.+-]+$/)
+			bad("bad transport \"" v("transport") "\"")
+		if (!isint(v("nranks")) || v("nranks") < 1)
+			bad("nranks \"" v("nranks") "\" is not a positive integer")
+		if (v("placement") != "out-of-place" && v("placement") != "in-place")
+			bad("placement \"" v("placement") "\" is neither out-of-place nor in-place")
+		if (!isint(v("size_bytes")) || v("size_bytes") < 0)
+			bad("size_bytes \"" v("size_bytes") "\" is not a non-negative integer")
+		if (!isint(v("count")) || v("count") < 0)
+			bad("count \"" v("count") "\" is not a non-negative integer")
+		for (f = 1; f <= NF; f++)
+			if (name[f] ~ /_(us|gbps)$/ && (!isnum($f) || $f < 0))
+				bad(sprintf("field %d (%s \"%s\") is not a non-negative number", f, name[f], $f))
+		if (!isint(v("wrong")) || v("wrong") < -1)
+			bad("wrong \"" v("wrong") "\" is not an integer >= -1")
+		if (nf > 17 && v("stat") != "max" && v("stat") != "avg")
+			bad("stat \"" v("stat") "\" is neither max nor avg")
+		if (nf > 17 && (!isint(v("warmup_iters")) || v("warmup_iters") < 0))
+			bad("warmup_iters \"" v("warmup_iters") "\" is not a non-negative integer")
 		if (rows == 0) {
-			coll = $1; tp = $2; algo = $3; n = $4
-		} else if ($1 != coll || $2 != tp || $3 != algo || $4 != n) {
+			coll = v("collective"); tp = v("transport"); algo = v("algo")
+			n = v("nranks")
+		} else if (v("collective") != coll || v("transport") != tp ||
+			   v("algo") != algo || v("nranks") != n) {
 			bad("collective, transport, algo and nranks must be the same on every row")
 		}
-		key = $5 SUBSEP $6
+		size = v("size_bytes"); pl = v("placement"); w = v("wrong")
+		key = pl SUBSEP size
 		if (key in seen)
-			bad("second row for size " $6 " " $5)
+			bad("second row for size " size " " pl)
 		seen[key] = 1
 		rows++
-		if ($6 == 0)
+		if (size == 0)
 			next	# no place for size 0 on a log axis
-		if ($5 == "out-of-place") {
-			print $6, $10, $16 > oop
+		if (pl == "out-of-place") {
+			print size, v("time_us"), v("busbw_gbps") > oop
 			no++
-			if ($17 > 0) wo += $17
-			if (no == 1 || $6 < mino) mino = $6
-			if (no == 1 || $6 > maxo) maxo = $6
+			if (w > 0) wo += w
+			if (no == 1 || size < mino) mino = size
+			if (no == 1 || size > maxo) maxo = size
 		} else {
-			print $6, $10, $16 > ip
+			print size, v("time_us"), v("busbw_gbps") > ip
 			ni++
-			if ($17 > 0) wi += $17
-			if (ni == 1 || $6 < mini) mini = $6
-			if (ni == 1 || $6 > maxi) maxi = $6
+			if (w > 0) wi += w
+			if (ni == 1 || size < mini) mini = size
+			if (ni == 1 || size > maxi) maxi = size
 		}
 	}
 	END {

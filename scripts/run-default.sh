@@ -13,7 +13,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 COLLS="allreduce allgather alltoall"
 TRANSPORTS="shm mpi"
 
-np=4 minb=8 maxb=8M factor=4 iters=10 warmup=3 timeout_s=60
+np=4 minb=8 maxb=8M factor=4 iters=10 warmup=auto timeout_s=60
 results_root=$ROOT/results
 
 usage() {
@@ -23,7 +23,8 @@ Usage: run-default.sh [-n RANKS] [-b MIN] [-e MAX] [-f FACTOR] [-i ITERS]
 Runs $COLLS over $TRANSPORTS with mpiexec on this machine,
 writes everything to RESULTS_ROOT/\$RAILBENCH_RUN_ID/ (run id: a timestamp
 unless RAILBENCH_RUN_ID is set), draws shm-vs-mpi charts per collective and
-prints a summary. Defaults: -n $np -b $minb -e $maxb -f $factor -i $iters -w $warmup
+prints a summary. -w takes what --warmup takes (auto[:N[:MS]] or a count).
+Defaults: -n $np -b $minb -e $maxb -f $factor -i $iters -w $warmup
 -T $timeout_s -r results. Binaries from \$BUILD/bin (BUILD=${BUILD#"$ROOT"/}).
 EOF
 }
@@ -47,7 +48,8 @@ while getopts "n:b:e:f:i:w:T:r:h" opt; do
 	e) maxb=$OPTARG ;;
 	f) posint "-f" "$OPTARG"; factor=$OPTARG ;;
 	i) posint "-i" "$OPTARG"; iters=$OPTARG ;;
-	w) [[ $OPTARG =~ ^[0-9]+$ ]] || die "invalid -w '$OPTARG': expected an integer >= 0"
+	w) [[ $OPTARG =~ ^([0-9]+|auto(:[0-9]+(:[0-9]+)?)?)$ ]] ||
+		die "invalid -w '$OPTARG': expected auto[:N[:MS]] or an integer >= 0"
 	   warmup=$OPTARG ;;
 	T) posint "-T" "$OPTARG"; timeout_s=$OPTARG ;;
 	r) results_root=$OPTARG ;;
@@ -84,7 +86,7 @@ for c in $COLLS; do
 		t0=$SECONDS
 		timeout -k 10 $((timeout_s * 30)) \
 			mpiexec -n "$np" "$BUILD/bin/${c}_bench" --transport "$t" \
-			-b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" \
+			-b "$minb" -e "$maxb" -f "$factor" -n "$iters" --warmup "$warmup" \
 			-c 1 -T "$timeout_s" --results "$dir" \
 			2>&1 | tee "$dir/$c-$t.log"
 		status[$c-$t]=${PIPESTATUS[0]}

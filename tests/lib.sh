@@ -41,6 +41,14 @@ rb_tmpdir() { echo "$RB_TMP"; }
 # rb_on_exit CMD: run CMD (a string) at exit, before the earlier ones.
 rb_on_exit() { _rb_exit_cmds="$1; $_rb_exit_cmds"; }
 
+# rb_json_ops JSON: how many times the run of results file JSON ran its
+# collective: the priming, and per record its warm-up, the timed
+# iterations and the checked one (docs/statistics.md).
+rb_json_ops() {
+	jq '.meta as $m | [.records[] | .warmup_iters + $m.iters + (if $m.check then 1 else 0 end)]
+		| add + ($m.priming.iters // 0)' "$1"
+}
+
 # mpiexec with settings that work on a 2-core machine as root.
 rb_mpiexec() {
 	mpiexec -n "$@"

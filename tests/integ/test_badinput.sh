@@ -31,6 +31,9 @@ for b in allreduce allgather alltoall; do
 	expect2 "$b zero iterations" "'0'" "$B" -n 0
 	expect2 "$b negative iterations" "'-4'" "$B" -n -4
 	expect2 "$b negative warm-up" "'-1'" "$B" -w -1
+	expect2 "$b unknown warm-up mode" "automatic" "$B" --warmup automatic
+	expect2 "$b zero auto warm-up bound" "auto:0" "$B" --warmup auto:0
+	expect2 "$b unknown statistic" "median" "$B" --stat median
 	expect2 "$b factor < 2" "'1'" "$B" -f 1
 	expect2 "$b zero size" "'0'" "$B" -b 0
 	expect2 "$b unknown option" "no-such" "$B" --no-such

@@ -43,7 +43,9 @@ has_text() {
 	grep -qF ">$2<" "$1"
 }
 
-# A small valid CSV in the documented format, independent of the binaries.
+# A small valid CSV in the documented format of before the statistics
+# columns (still read, so that old runs can be overlaid), independent of the
+# binaries; fixture2 is the same rows in the current format.
 fixture=$tmp/fixture/allreduce-tcp.csv
 mkdir -p "$tmp/fixture"
 cat >"$fixture" <<'EOF'
@@ -55,6 +57,10 @@ allreduce,tcp,ring,4,in-place,1048576,262144,float,sum,410.000,390.000,460.000,4
 allreduce,tcp,ring,4,out-of-place,16777216,4194304,float,sum,5000.000,4900.000,5200.000,4990.000,5150.000,3.355443,5.033165,0
 allreduce,tcp,ring,4,in-place,16777216,4194304,float,sum,5100.000,5000.000,5300.000,5090.000,5250.000,3.289650,4.934475,0
 EOF
+fixture2=$tmp/fixture/allreduce-tcp2.csv
+awk -F, -v OFS=, 'NR == 1 { print $0 ",stat,warmup_iters,rankmax_us,rankmax_min_us,rankmax_max_us,rankmax_p50_us,rankmax_p99_us,rankavg_us,rankavg_min_us,rankavg_max_us,rankavg_p50_us,rankavg_p99_us"; next }
+	{ print $0, "max", 5, $10, $11, $12, $13, $14, $10 / 2, $11 / 2, $12 / 2, $13 / 2, $14 / 2 }' \
+	"$fixture" >"$fixture2"
 
 # ---- real result files -------------------------------------------------
 res=$tmp/results
@@ -150,6 +156,13 @@ else
 	tap_fail "rows with data errors are flagged in the legend"
 fi
 
+if "$PLOT" -o "$tmp/new" "$fixture2" && charts_ok "$tmp/new" &&
+	"$PLOT" -o "$tmp/mixed" "$fixture" "$fixture2" && charts_ok "$tmp/mixed"; then
+	tap_ok "the current and the previous CSV format are drawn, alone and overlaid"
+else
+	tap_fail "the current and the previous CSV format are drawn, alone and overlaid"
+fi
+
 # ---- errors: exit 2, one line on stderr, no chart ----------------------
 # expect_error NAME PATTERN ARGS...: rb-plot exits 2 with one stderr line
 # matching PATTERN and writes no chart under $tmp/err.
@@ -176,6 +189,12 @@ mutate '3s/,sum,/,sum,x,/'
 expect_error "a row with 18 fields" "bad.csv:3: expected 17 fields, found 18" "$bad"
 mutate '4s/,400.000,/,fast,/'
 expect_error "a non-numeric time" "bad.csv:4: field 10" "$bad"
+sed '3s/,max,5,/,median,5,/' "$fixture2" >"$bad"
+expect_error "an unknown statistic" "bad.csv:3: stat \"median\"" "$bad"
+sed '2s/,max,5,20.000,/,max,5,-2,/' "$fixture2" >"$bad"
+expect_error "a negative statistics column" "bad.csv:2: field 20 .rankmax_us" "$bad"
+sed '5s/,max,5,/,max,,5,/' "$fixture2" >"$bad"
+expect_error "a row with 30 fields in the current format" "bad.csv:5: expected 29 fields, found 30" "$bad"
 mutate '2s/out-of-place/outofplace/'
 expect_error "an unknown placement" "bad.csv:2: placement" "$bad"
 mutate '5s/,tcp,/,ibv,/'

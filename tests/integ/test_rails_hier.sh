@@ -16,10 +16,8 @@ sc_require "$BIN/allreduce_bench" "$BUILD/tests/progs/tp_conform"
 SC_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rbhier.XXXXXX")
 trap 'rm -rf "$SC_TMP"' EXIT
 export RAILBENCH_PLOT=/bin/true
-COMMON=(--transport shm+tcp --net-if rail0,rail1 -T 60 -c 1 --no-results)
+COMMON=(--transport shm+tcp --net-if rail0,rail1 -T 60 -c 1)
 SIZE=$((1 << 20)) ITERS=3 WARM=1
-# Operations per run: (warm-up + timed + one checked) x 2 placements.
-OPS=$(((WARM + ITERS + 1) * 2))
 
 # check_run NAME RC LOG: exit 0 and #wrong 0 in every data row.
 check_run() {
@@ -70,7 +68,8 @@ for nodes in 2 3; do
 			log=$SC_TMP/$coll-$algo-$nodes.log
 			sc_counters >"$SC_TMP/before"
 			sc_mpiexec -ppn 2 -n $n "$BIN/${coll}_bench" "${COMMON[@]}" \
-				--algo $algo -b $SIZE -e $SIZE -n $ITERS -w $WARM >"$log" 2>&1
+				--algo $algo -b $SIZE -e $SIZE -n $ITERS -w $WARM \
+				--results "$SC_TMP/res-$coll-$algo-$nodes" >"$log" 2>&1
 			rc=$?
 			sc_counters >"$SC_TMP/after"
 			check_run "$name: data check" "$rc" "$log"
@@ -91,7 +90,10 @@ for nodes in 2 3; do
 				fi
 				continue
 			fi
-			want=$(($(hier_bytes "$coll" "$nodes" $SIZE) * OPS))
+			# Operations: the priming, then per placement warm-up +
+			# timed + checked.
+			ops=$(rb_json_ops "$SC_TMP/res-$coll-$algo-$nodes/$coll-"*.json 2>/dev/null)
+			want=$(($(hier_bytes "$coll" "$nodes" $SIZE) * ${ops:-0}))
 			if [ "$rail" -ge $((want * 95 / 100)) ] && [ "$rail" -le $((want * 115 / 100)) ]; then
 				tap_ok "$name: rails carried $rail B, hier sends $want B between nodes"
 			else
@@ -121,7 +123,7 @@ fi
 # 3 ranks on 2 nodes (-ppn 2): node0 has 2, node1 has 1.
 log=$SC_TMP/uneven.log
 sc_mpiexec -ppn 2 -n 3 "$BIN/allreduce_bench" "${COMMON[@]}" --algo hier \
-	-b 8 -e 8 >"$log" 2>&1
+	-b 8 -e 8 --no-results >"$log" 2>&1
 rc=$?
 if [ "$rc" = 2 ] && grep -q "invalid --algo 'hier': .*ranks per node" "$log"; then
 	tap_ok "--algo hier with uneven ranks per node: exit 2 with the reason"

@@ -3,15 +3,21 @@
 # Results files (docs/results.md): small runs of every collective with 2 and
 # 3 ranks over shm and mpi; checks the JSON with jq and the CSV with awk:
 # header, one row per size and placement, algbw and busbw recomputed from
-# size and time, #wrong 0, JSON records equal to the CSV rows.
+# size and time, #wrong 0, JSON records equal to the CSV rows; both
+# statistics over ranks (docs/statistics.md): the mean over ranks never
+# above the max, time_us the one --stat chose, warm-up counts within their
+# bounds (2 ranks: --stat max -w 1; 3 ranks: --stat avg --warmup auto:40).
 . "$(dirname "$0")/../lib.sh"
 
-CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong'
+CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong,stat,warmup_iters,rankmax_us,rankmax_min_us,rankmax_max_us,rankmax_p50_us,rankmax_p99_us,rankavg_us,rankavg_min_us,rankavg_max_us,rankavg_p50_us,rankavg_p99_us'
+NF_CSV=29
 # Sizes divisible by nranks x 16 bytes for n = 2 and 3, so no collective has
 # to round them: -b 192 -e 48K -f 4 gives exactly these.
 SIZES="192 768 3072 12288 49152"
 ITERS=4
-WARMUP=1
+WARMUP=1	# -w of the 2-rank runs
+AUTO_MAX=40	# --warmup auto:AUTO_MAX of the 3-rank runs
+TAIL_MAX=16	# RB_WARMUP_TAIL_MAX: the tail after the last window
 
 # Not rb_tmpdir: its EXIT trap would fire when the $(...) subshell ends.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rbtest.XXXXXX") || exit 3
@@ -24,7 +30,7 @@ res=$tmp/results
 # (size, placement) pairs are
 # exactly SIZES x {out-of-place, in-place}. Prints the first problem.
 csv_rows_ok() {
-	awk -F, -v coll="$2" -v tp="$3" -v n="$4" -v sizes="$SIZES" '
+	awk -F, -v coll="$2" -v tp="$3" -v n="$4" -v sizes="$SIZES" -v nf="$NF_CSV" '
 	BEGIN {
 		split("int32 4 int64 8 float 4 double 8 half 2 bfloat16 2", kv, " ")
 		for (i = 1; i < 12; i += 2)
@@ -32,7 +38,7 @@ csv_rows_ok() {
 	}
 	NR == 1 { next }
 	{
-		if (NF != 17) { printf "line %d: %d fields\n", NR, NF; exit 1 }
+		if (NF != nf) { printf "line %d: %d fields\n", NR, NF; exit 1 }
 		if ($1 != coll || $2 != tp || $4 != n) {
 			printf "line %d: run is %s %s n=%s\n", NR, $1, $2, $4; exit 1
 		}
@@ -91,30 +97,74 @@ csv_bw_ok() {
 			exit 1
 		}
 		e = 0.0011
-		if (!($11 <= $13 + e && $13 <= $14 + e && $14 <= $12 + e &&
-		      $11 <= t + e && t <= $12 + e)) {
-			printf "line %d: times not ordered: mean %s min %s max %s p50 %s p99 %s\n",
-			       NR, t, $11, $12, $13, $14
+		# mean min max p50 p99 of time, rankmax and rankavg
+		for (b = 10; b <= 25; b += b == 10 ? 10 : 5)
+			if (!($(b + 1) <= $(b + 3) + e && $(b + 3) <= $(b + 4) + e &&
+			      $(b + 4) <= $(b + 2) + e && $(b + 1) <= $b + e &&
+			      $b <= $(b + 2) + e)) {
+				printf "line %d: times from field %d not ordered: mean %s min %s max %s p50 %s p99 %s\n",
+				       NR, b, $b, $(b + 1), $(b + 2), $(b + 3), $(b + 4)
+				exit 1
+			}
+	}' "$1"
+}
+
+# csv_stats_ok CSV STAT WMIN WMAX: per row the mean over ranks is at most the
+# max over ranks in each statistic (A_i <= T_i for every iteration, so every
+# order statistic too); time_us..time_p99_us are the columns of STAT; the
+# warm-up count is within WMIN..WMAX.
+csv_stats_ok() {
+	awk -F, -v stat="$2" -v wmin="$3" -v wmax="$4" '
+	NR == 1 { next }
+	{
+		e = 0.0011
+		for (f = 0; f < 5; f++) {
+			if ($(25 + f) > $(20 + f) + e) {
+				printf "line %d: mean over ranks %s above the max %s (statistic %d)\n",
+				       NR, $(25 + f), $(20 + f), f + 1
+				exit 1
+			}
+			want = stat == "avg" ? $(25 + f) : $(20 + f)
+			if ($(10 + f) != want) {
+				printf "line %d: time column %d is %s, the %s statistic is %s\n",
+				       NR, 10 + f, $(10 + f), stat, want
+				exit 1
+			}
+		}
+		if ($18 != stat) { printf "line %d: stat %s, expected %s\n", NR, $18, stat; exit 1 }
+		if ($19 < wmin || $19 > wmax) {
+			printf "line %d: %s warm-up iterations, expected %d..%d\n", NR, $19, wmin, wmax
 			exit 1
 		}
 	}' "$1"
 }
 
-# json_meta_ok JSON COLL TP N: format, version, every meta key, the ranks
-# list, summary complete with no errors.
+# json_meta_ok JSON COLL TP N STAT: format, version, every meta key, the
+# ranks list, the warm-up mode and its priming, summary complete with no
+# errors; records carry warmup_stable and warmup_ms.
 json_meta_ok() {
+	local warm=fixed
+	[ "$5" = avg ] && warm=auto
 	jq -e --arg c "$2" --arg t "$3" --argjson n "$4" \
 		--arg id "$RAILBENCH_RUN_ID" --argjson iters "$ITERS" \
-		--argjson warm "$WARMUP" '
+		--arg stat "$5" --arg warm "$warm" \
+		--argjson wn "$([ "$warm" = auto ] && echo "$AUTO_MAX" || echo "$WARMUP")" '
 		.format == "railbench-results" and .version == 1
 		and (.meta as $m | all("collective", "transport", "algo",
 			"nranks", "dtype", "redop", "hosts", "ranks",
 			"command_line", "version", "git", "build", "kernel",
 			"mpi_library", "hwloc", "run_id", "started", "iters",
-			"warmup_iters", "check"; . as $k | $m | has($k)))
+			"warmup", "warmup_iters", "stat", "priming",
+			"check"; . as $k | $m | has($k)))
 		and .meta.collective == $c and .meta.transport == $t
 		and .meta.nranks == $n and .meta.run_id == $id
-		and .meta.iters == $iters and .meta.warmup_iters == $warm
+		and .meta.iters == $iters and .meta.warmup == $warm
+		and .meta.warmup_iters == $wn and .meta.stat == $stat
+		and (if $warm == "auto" then .meta.warmup_rule.max_iters == $wn
+		     else (.meta | has("warmup_rule") | not) end)
+		and (.meta.priming.iters >= 1
+		     and .meta.priming.iters <= 1000 + 16
+		     and (.meta.priming.stable | type == "boolean"))
 		and .meta.check == true
 		and (.meta.redop == "none") == ($c != "allreduce")
 		and (.meta.hosts | type == "array" and length >= 1)
@@ -123,6 +173,10 @@ json_meta_ok() {
 			and has("transport_desc"))
 		and (.meta.started | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"))
 		and (.meta.command_line | contains("--transport"))
+		and all(.records[]; (.warmup_stable | type == "boolean")
+			and .warmup_ms >= 0 and .warmup_windows >= 0)
+		and (if $warm == "fixed" then all(.records[]; .warmup_windows == 0)
+		     else all(.records[]; .warmup_windows >= 1) end)
 		and .summary.complete == true and .summary.wrong_total == 0
 		and .summary.exit_status == 0
 		and (.summary.avg_busbw_gbps | type == "number")
@@ -137,7 +191,10 @@ json_eq_csv() {
 	jq -r '.records[] | [.collective, .transport, .algo, .nranks,
 		.placement, .size_bytes, .count, .dtype, .redop, .time_us,
 		.time_min_us, .time_max_us, .time_p50_us, .time_p99_us,
-		.algbw_gbps, .busbw_gbps, .wrong] | map(tostring) | join(",")' \
+		.algbw_gbps, .busbw_gbps, .wrong, .stat, .warmup_iters,
+		.rankmax_us, .rankmax_min_us, .rankmax_max_us, .rankmax_p50_us,
+		.rankmax_p99_us, .rankavg_us, .rankavg_min_us, .rankavg_max_us,
+		.rankavg_p50_us, .rankavg_p99_us] | map(tostring) | join(",")' \
 		"$1" >"$j" || { echo "jq cannot read the records"; return 1; }
 	awk -F, -v jf="$j" '
 	function abs(x) { return x < 0 ? -x : x }
@@ -147,12 +204,14 @@ json_eq_csv() {
 		nj = split(jl, r, ",")
 		if (nj != NF) { printf "record %d: %d fields\n", NR - 1, nj; exit 1 }
 		for (f = 1; f <= NF; f++) {
-			if (f <= 9 || f == 17)
-				ok = (f == 4 || f == 6 || f == 7 || f == 17) ? r[f] + 0 == $f + 0 && r[f] ~ /^-?[0-9]+$/ : r[f] == $f
-			else if (f <= 14)
-				ok = abs(r[f] - $f) <= 0.0005 + 1e-9 * abs($f)
-			else
+			if (f == 4 || f == 6 || f == 7 || f == 17 || f == 19)
+				ok = r[f] + 0 == $f + 0 && r[f] ~ /^-?[0-9]+$/
+			else if (f <= 9 || f == 18)
+				ok = r[f] == $f
+			else if (f == 15 || f == 16)
 				ok = abs(r[f] - $f) <= 5e-7 + 1e-9 * abs($f)
+			else
+				ok = abs(r[f] - $f) <= 0.0005 + 1e-9 * abs($f)
 			if (!ok) {
 				printf "record %d field %d: JSON %s, CSV %s\n", NR - 1, f, r[f], $f
 				exit 1
@@ -188,8 +247,15 @@ for c in allreduce allgather alltoall; do
 			a=auto
 			[ "$t" = mpi ] && a=native
 			csv=$dir/$c-$t-$a.csv json=$dir/$c-$t-$a.json
+			if [ "$n" = 2 ]; then
+				stat=max wmin=$WARMUP wmax=$WARMUP
+				sargs=(--stat max -w "$WARMUP")
+			else
+				stat=avg wmin=1 wmax=$((AUTO_MAX + TAIL_MAX))
+				sargs=(--stat avg --warmup "auto:$AUTO_MAX")
+			fi
 			if timeout -k 5 120 mpiexec -n "$n" "$bin" --transport "$t" \
-				-b 192 -e 48K -f 4 -n "$ITERS" -w "$WARMUP" -c 1 \
+				-b 192 -e 48K -f 4 -n "$ITERS" "${sargs[@]}" -c 1 \
 				--results "$dir" --no-plot >"$tmp/out.txt" 2>&1; then
 				tap_ok "$name: run exits 0"
 			else
@@ -197,7 +263,7 @@ for c in allreduce allgather alltoall; do
 					"$(tail -5 "$tmp/out.txt")"
 			fi
 			check "$name: JSON parses and has the format and meta keys" \
-				json_meta_ok "$json" "$c" "$t" "$n"
+				json_meta_ok "$json" "$c" "$t" "$n" "$stat"
 			if [ -f "$csv" ] && [ "$(head -1 "$csv")" = "$CSV_HEADER" ]; then
 				tap_ok "$name: CSV header"
 			else
@@ -207,13 +273,30 @@ for c in allreduce allgather alltoall; do
 				csv_rows_ok "$csv" "$c" "$t" "$n"
 			check "$name: algbw and busbw recompute from size and time" \
 				csv_bw_ok "$csv" "$c" "$n"
+			check "$name: --stat $stat columns, mean over ranks <= max, warm-up $wmin..$wmax" \
+				csv_stats_ok "$csv" "$stat" "$wmin" "$wmax"
 			check "$name: JSON records equal CSV rows" \
 				json_eq_csv "$json" "$csv"
+			check "$name: the footer reports the warm-up" \
+				grep -q "^# Warm-up  *: .*priming [0-9]* iterations" "$tmp/out.txt"
 			check "$name: no temporary files left" \
 				test -z "$(find "$dir" -name '*.tmp*' 2>/dev/null)"
 		done
 	done
 done
+
+# -w 0: no warm-up at all, no priming.
+dir=$res/cold
+timeout -k 5 120 mpiexec -n 2 "$BIN/allreduce_bench" --transport shm -b 64 -e 256 \
+	-n 2 -w 0 --results "$dir" --no-plot >"$tmp/out-cold.txt" 2>&1
+if jq -e '(.meta | has("priming") | not) and .meta.warmup == "fixed"
+	and all(.records[]; .warmup_iters == 0)' \
+	"$dir/allreduce-shm-auto.json" >/dev/null 2>&1 &&
+	grep -q "^# Warm-up  *: 0 iterations per row; no priming" "$tmp/out-cold.txt"; then
+	tap_ok "-w 0: no warm-up iterations and no priming"
+else
+	tap_fail "-w 0: no warm-up iterations and no priming" "$(tail -3 "$tmp/out-cold.txt")"
+fi
 
 # Two algorithms of one collective in one results directory keep their
 # own files.

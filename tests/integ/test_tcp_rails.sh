@@ -67,8 +67,6 @@ internode_bytes() {
 
 declare -A ALGO=([allreduce]=ring [allgather]=ring [alltoall]=pairwise)
 SIZE=$((1 << 20)) ITERS=4 WARM=1
-# Operations per run: (warm-up + timed + one checked) x 2 placements.
-OPS=$(((WARM + ITERS + 1) * 2))
 
 for nodes in 2 3; do
 	if ! sc_can_run; then
@@ -95,7 +93,9 @@ for nodes in 2 3; do
 			tap_fail "$name: ranks report $nodes hosts" "$(grep '^# .*ranks on' "$log")"
 		fi
 		sc_delta "$SC_TMP/before" "$SC_TMP/after" >"$SC_TMP/delta"
-		want=$(($(internode_bytes "$coll" "$nodes" $SIZE) * OPS))
+		# Operations: the priming, then per placement warm-up + timed + checked.
+		ops=$(rb_json_ops "$SC_TMP/res-$coll-$nodes/$coll-"*.json 2>/dev/null)
+		want=$(($(internode_bytes "$coll" "$nodes" $SIZE) * ${ops:-0}))
 		# Payload crosses nodes exactly once, so summed tx is the payload
 		# plus TCP/IP headers and ACKs; allow 5 % under (rounding), 15 % over.
 		read -r rail_tx mgmt_all < <(awk '$2 ~ /^rail/ { t += $3 }

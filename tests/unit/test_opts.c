@@ -77,6 +77,11 @@ static void test_opts_defaults_and_values(void **state)
 	assert_int_equal(o.iters, 20);
 	assert_int_equal(o.check, 1);
 	assert_string_equal(o.transport, "shm");
+	/* Warm-up until stable by default; the table shows the max over ranks. */
+	assert_true(o.warmup_auto);
+	assert_int_equal(o.warmup_iters, RB_WARMUP_AUTO_ITERS);
+	assert_int_equal(o.warmup_max_ms, RB_WARMUP_AUTO_MS);
+	assert_int_equal(o.stat, RB_STAT_MAX);
 	assert_int_equal(parse(&o, "-b", "1K", "-e", "4M", "-f", "4", "-n", "7",
 			       "-w", "0", "-c", "0", "-d", "bf16", "-o", "max",
 			       "-T", "9", "--transport", "mpi", "--algo", "ring",
@@ -86,6 +91,7 @@ static void test_opts_defaults_and_values(void **state)
 	assert_int_equal(o.step_factor, 4);
 	assert_int_equal(o.iters, 7);
 	assert_int_equal(o.warmup_iters, 0);
+	assert_false(o.warmup_auto);
 	assert_int_equal(o.check, 0);
 	assert_int_equal(o.dtype, RB_BF16);
 	assert_int_equal(o.op, RB_OP_MAX);
@@ -111,6 +117,44 @@ static void test_opts_defaults_and_values(void **state)
 	assert_int_equal(parse(&o, "--transport", "shm+nope", NULL), -RB_EINVAL);
 	assert_int_equal(parse(&o, "--transport", "shm+mpi", NULL), -RB_EINVAL);
 	assert_int_equal(parse(&o, "--help", NULL), RB_OPTS_EXIT_OK);
+}
+
+static void test_opts_warmup_and_stat(void **state)
+{
+	struct rb_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, "--warmup", "auto:50", NULL), RB_OPTS_RUN);
+	assert_true(o.warmup_auto);
+	assert_int_equal(o.warmup_iters, 50);
+	assert_int_equal(o.warmup_max_ms, RB_WARMUP_AUTO_MS);
+	assert_int_equal(parse(&o, "--warmup", "auto:50:200", NULL), RB_OPTS_RUN);
+	assert_int_equal(o.warmup_iters, 50);
+	assert_int_equal(o.warmup_max_ms, 200);
+	/* A count is -w; the last of -w and --warmup wins. */
+	assert_int_equal(parse(&o, "--warmup", "12", NULL), RB_OPTS_RUN);
+	assert_false(o.warmup_auto);
+	assert_int_equal(o.warmup_iters, 12);
+	assert_int_equal(parse(&o, "-w", "3", "--warmup", "auto", NULL), RB_OPTS_RUN);
+	assert_true(o.warmup_auto);
+	assert_int_equal(o.warmup_iters, RB_WARMUP_AUTO_ITERS);
+	assert_int_equal(parse(&o, "--warmup", "auto", "-w", "3", NULL), RB_OPTS_RUN);
+	assert_false(o.warmup_auto);
+	assert_int_equal(o.warmup_iters, 3);
+	assert_int_equal(parse(&o, "--stat", "avg", NULL), RB_OPTS_RUN);
+	assert_int_equal(o.stat, RB_STAT_AVG);
+	assert_string_equal(rb_stat_name(o.stat), "avg");
+	assert_int_equal(parse(&o, "--stat", "max", NULL), RB_OPTS_RUN);
+	assert_int_equal(o.stat, RB_STAT_MAX);
+	assert_string_equal(rb_stat_name(o.stat), "max");
+	assert_int_equal(parse(&o, "--stat", "median", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--warmup", "automatic", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--warmup", "auto:0", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--warmup", "auto:10:0", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--warmup", "auto:x", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--warmup", "auto:10:20:30", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--warmup", "auto:", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--warmup", "-1", NULL), -RB_EINVAL);
 }
 
 /* parse() of one option and its value into fresh options. */
@@ -246,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_format_size),
 		cmocka_unit_test(test_opts_defaults_and_values),
 		cmocka_unit_test(test_opts_bad_input),
+		cmocka_unit_test(test_opts_warmup_and_stat),
 		cmocka_unit_test(test_opts_transport_rows),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_bandwidth),

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Measuring, per size and placement: the warm-up (bench/warmup.c), timed
+ * iterations with one barrier before each, per iteration the max and the
+ * mean over ranks, the data check, statistics and the report row; and the
+ * priming before the first size (docs/statistics.md). */
+#include <stdint.h>
+#include <string.h>
+
+#include "bench/harness_priv.h"
+
+static int iter_barrier(struct bench *b)
+{
+	if (b->native)
+		return rb_tp_barrier(b->tp);
+	return rb_exec_run(b->barrier_ex, b->o.timeout_ms);
+}
+
+/* One execution of the collective for the current size and placement. */
+static int run_once(struct bench *b, struct rb_exec *ex,
+		    const struct rb_tp_coll *call)
+{
+	if (b->native)
+		return rb_tp_coll(b->tp, call);
+	return rb_exec_run(ex, b->o.timeout_ms);
+}
+
+/* Where this rank's input lives for the placement. */
+static void *input_of(struct bench *b, int in_place,
+		      const struct rb_coll_sizes *s)
+{
+	if (!in_place)
+		return b->links.sendbuf;
+	return (char *)b->links.recvbuf + s->inplace_off * rb_dtype_size(b->o.dtype);
+}
+
+static void fill_input(struct bench *b, int in_place, uint64_t count,
+		       const struct rb_coll_sizes *s, uint64_t seed)
+{
+	rb_coll_fill_input(b->kind, input_of(b, in_place, s), count, b->o.dtype,
+			   b->o.op, b->rank, b->nranks, seed);
+}
+
+static int prepare(struct bench *b, uint64_t count, int in_place,
+		   const struct rb_coll_sizes *s, struct rb_tp_coll *call,
+		   struct rb_exec **ex_p)
+{
+	struct rb_coll_args a = {
+		.kind = b->kind,
+		.rank = b->rank,
+		.nranks = b->nranks,
+		.count = count,
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+		.in_place = in_place,
+		.chunk_bytes = b->o.chunk_bytes,
+		.topo = &b->links.topo,
+	};
+	struct rb_exec_args ea = {
+		.tp = b->tp,
+		.sched = &b->sched,
+		.send_mr = in_place ? NULL : b->links.send_mr,
+		.recv_mr = b->links.recv_mr,
+		.inplace_off_bytes = s->inplace_off * rb_dtype_size(b->o.dtype),
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+		.hosts = b->hosts,
+	};
+	int rc;
+
+	*call = (struct rb_tp_coll){
+		.kind = b->kind,
+		.sendbuf = in_place ? (b->kind == RB_COLL_ALLREDUCE ? b->links.recvbuf : NULL)
+				    : b->links.sendbuf,
+		.recvbuf = b->links.recvbuf,
+		.count = s->param_count,
+		.dtype = b->o.dtype,
+		.op = b->o.op,
+	};
+	*ex_p = NULL;
+	if (b->native)
+		return 0;
+	rc = rb_coll_sched_build(b->o.algo, &a, &b->sched);
+	if (rc)
+		return rc;
+	return rb_exec_create(&ea, ex_p);
+}
+
+/* What one iteration of a placement runs. */
+struct iter_ctx {
+	struct bench *b;
+	struct rb_exec *ex;
+	const struct rb_tp_coll *call;
+};
+
+/* One iteration as it is timed: the barrier, then the collective alone
+ * between the two clock reads. */
+static int timed_once(struct iter_ctx *c, int64_t *ns_p)
+{
+	uint64_t t0;
+	int rc = iter_barrier(c->b);
+
+	t0 = rb_time_ns();
+	rc = rc ? rc : run_once(c->b, c->ex, c->call);
+	*ns_p = (int64_t)(rb_time_ns() - t0);
+	return rc;
+}
+
+/* rb_warmup_run's view of timed_once. */
+static int warmup_iter(void *ctx, double *t_us_p)
+{
+	int64_t ns;
+	int rc = timed_once(ctx, &ns);
+
+	*t_us_p = (double)ns / 1e3;
+	return rc;
+}
+
+/* Per iteration: the max over ranks into times, the mean into times_avg
+ * (exact: integer nanoseconds summed). */
+static int reduce_times(struct bench *b)
+{
+	int n = b->o.iters;
+	int rc;
+
+	for (int i = 0; i < n; i++)
+		b->times[i] = (double)b->times_ns[i] / 1e3;
+	rc = boot_rc(b, b->bops->allreduce_max_f64(b->boot, "iteration times",
+						   b->times, n));
+	rc = rc ? rc : boot_rc(b, b->bops->allreduce_sum_i64(b->boot,
+				"iteration time sums", b->times_ns, n));
+	for (int i = 0; !rc && i < n; i++)
+		b->times_avg[i] = (double)b->times_ns[i] / 1e3 / b->nranks;
+	return rc;
+}
+
+/* The data check: one more iteration on fresh input. \return 0 or -RB_E*;
+ * *wrong_p gets this rank's wrong elements. */
+static int check_data(struct bench *b, struct iter_ctx *c, uint64_t count,
+		      int in_place, const struct rb_coll_sizes *s,
+		      uint64_t seed, int64_t *wrong_p)
+{
+	size_t ts = rb_dtype_size(b->o.dtype);
+	int rc;
+
+	/* Fresh input: in-place iterations overwrote it. */
+	memset(b->links.recvbuf, 0xa5, s->recv_count * ts);
+	fill_input(b, in_place, count, s, seed);
+	rc = run_once(b, c->ex, c->call);
+	if (rc)
+		return rc;
+	rb_coll_fill_expected(b->kind, b->links.expected, count, b->o.dtype,
+			      b->o.op, b->rank, b->nranks, seed);
+	*wrong_p = (int64_t)rb_coll_count_wrong(b->links.recvbuf, b->links.expected,
+						s->recv_count, b->o.dtype);
+	return 0;
+}
+
+/* Warm-up, timed iterations and the data check of one placement. With
+ * prime set, only the auto warm-up runs, into b->prime (the priming before
+ * the first size), and row is left alone. */
+static int measure(struct bench *b, uint64_t count, int in_place,
+		   uint64_t seed, int prime, struct rb_row *row)
+{
+	struct rb_coll_sizes s;
+	struct rb_tp_coll call;
+	struct iter_ctx c = { .b = b, .call = &call };
+	struct rb_warmup w;
+	int64_t wrong = 0;
+	int rc;
+
+	b->desc->sizes(count, b->rank, b->nranks, &s);
+	rc = agree(b, prepare(b, count, in_place, &s, &call, &c.ex),
+		   "schedule setup");
+	if (rc)
+		goto out;
+	fill_input(b, in_place, count, &s, seed);
+	rc = rb_warmup_run(&b->o, prime, b->bops, b->boot, warmup_iter, &c, &w);
+	if (rc)
+		goto out;
+	if (prime) {
+		b->prime = w;
+		goto out;
+	}
+	for (int i = 0; i < b->o.iters && !rc; i++)
+		rc = timed_once(&c, &b->times_ns[i]);
+	if (!rc && b->o.check)
+		rc = check_data(b, &c, count, in_place, &s, seed + 1, &wrong);
+	rc = rc ? rc : reduce_times(b);
+	if (!rc && b->o.check)
+		rc = boot_rc(b, b->bops->allreduce_sum_i64(b->boot, "#wrong sum",
+							   &wrong, 1));
+	if (rc)
+		goto out;
+	*row = (struct rb_row){
+		.size_bytes = RB_MAX(s.send_count, s.recv_count) * rb_dtype_size(b->o.dtype),
+		.count = count,
+		.wrong = b->o.check ? wrong : -1,
+		.warmup = w,
+		.valid = 1,
+	};
+	rb_stats_compute(b->times, b->o.iters, &row->t_max_us);
+	rb_stats_compute(b->times_avg, b->o.iters, &row->t_avg_us);
+	row->algbw_gbps = rb_algbw_gbps(row->size_bytes,
+					rb_row_time(row, b->o.stat)->avg);
+	row->busbw_gbps = row->algbw_gbps * b->desc->busbw_factor(b->nranks);
+out:
+	rb_exec_destroy(c.ex);
+	return rc;
+}
+
+/* The priming runs the auto warm-up on the first size before anything is
+ * timed, so that start-up costs (connections made on first use, first touch
+ * of buffers, the barrier's own first rounds) land in no size's figures,
+ * whatever -w says; -w 0 skips it (a cold run). */
+int rb_bench_sweep(struct bench *b)
+{
+	struct rb_row unused = { 0 };
+	int rc = 0;
+
+	if (b->o.warmup_auto || b->o.warmup_iters > 0) {
+		rc = measure(b, b->counts[0], 0, 0x5eed0000u, 1, &unused);
+		if (!rc && b->rank == 0)
+			rb_report_prime(b->report, &b->prime);
+	}
+	for (int i = 0; i < b->ncounts && !rc; i++) {
+		struct rb_row oop = { 0 };
+		struct rb_row ip = { 0 };
+		uint64_t seed = 0x5eed0000u + (uint64_t)i * 16;
+
+		rc = measure(b, b->counts[i], 0, seed, 0, &oop);
+		if (!rc && b->o.in_place)
+			rc = measure(b, b->counts[i], 1, seed + 8, 0, &ip);
+		if (!rc && b->rank == 0)
+			rc = rb_report_row(b->report, &oop, &ip);
+	}
+	return rc;
+}
