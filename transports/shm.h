@@ -13,7 +13,7 @@
 extern const struct rb_tp_ops rb_shm_ops;
 
 #define SHM_MAGIC 0x72627368u		/* "rbsh" */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 #define SHM_LINE 64
 #define SHM_NSLOTS 8u
 #define SHM_SLOT_MAX (256u * 1024)	/* payload bytes per slot */
@@ -51,12 +51,16 @@ struct shm_slot_hdr {
 	uint64_t frag_len;	/* DATA: payload bytes in this slot */
 	uint64_t msg_len;	/* whole message */
 	uint64_t addr;		/* CMA: buffer address in the sender */
+	/* Written last, with release: the FIFO index of this slot's fill
+	 * plus one. The consumer polls it in the slot itself, so a small
+	 * message costs one cache-line transfer, not two (head and slot). */
+	_Atomic uint64_t seq;
 };
 
-/* One FIFO per ordered pair (src -> owner), in the owner's segment. head,
- * tail and acks count slots/messages since open and never wrap. */
+/* One FIFO per ordered pair (src -> owner), in the owner's segment. A
+ * filled slot is marked by its own seq (struct shm_slot_hdr); tail and
+ * acks count slots/messages since open and never wrap. */
 struct shm_fifo {
-	_Alignas(SHM_LINE) _Atomic uint64_t head;	/* written by src */
 	_Alignas(SHM_LINE) _Atomic uint64_t tail;	/* written by owner */
 	_Alignas(SHM_LINE) _Atomic uint64_t acks;	/* CMA messages read */
 	_Atomic uint32_t cma;	/* enum shm_cma_state: may owner read src */
@@ -104,10 +108,9 @@ struct shm_peer {
 	char *tx_slots;
 	struct shm_fifo *rx;		/* peer -> me, in our segment */
 	char *rx_slots;
-	uint64_t tx_head;		/* producer's copy of tx->head */
+	uint64_t tx_head;		/* slots filled so far */
 	uint64_t tx_tail;		/* last tx->tail seen */
 	uint64_t rx_tail;		/* consumer's copy of rx->tail */
-	uint64_t rx_head;		/* last rx->head seen */
 	uint64_t cma_sent;		/* CMA descriptors pushed */
 	uint64_t cma_read;		/* CMA messages read (our rx->acks) */
 	struct shm_rq sendq;		/* sends not fully pushed */
