@@ -215,31 +215,26 @@ RED_KERNEL(red_half, uint16_t, RED_F16_BODY(red_h2f, red_f2h, d[i], s[i]),
 RED_KERNEL(red_bf16, uint16_t, RED_F16_BODY(red_b2f, red_f2b, d[i], s[i]),
 	   RED_F16_BODY(red_b2f, red_f2b, a[i], b[i]))
 
+/* CALL(kernel) for the kernel of dtype. */
+#define RED_DISPATCH(dtype, CALL)                                            \
+	do {                                                                 \
+		switch (dtype) {                                             \
+		case RB_INT32: CALL(red_i32); break;                         \
+		case RB_INT64: CALL(red_i64); break;                         \
+		case RB_FLOAT: CALL(red_f32); break;                         \
+		case RB_DOUBLE: CALL(red_f64); break;                        \
+		case RB_HALF: CALL(red_half); break;                         \
+		case RB_BF16: CALL(red_bf16); break;                         \
+		default: break;                                              \
+		}                                                            \
+	} while (0)
+
 void rb_reduce(void *dst, const void *src, size_t n, enum rb_dtype dtype,
 	       enum rb_redop op)
 {
-	switch (dtype) {
-	case RB_INT32:
-		red_i32(dst, src, n, op);
-		break;
-	case RB_INT64:
-		red_i64(dst, src, n, op);
-		break;
-	case RB_FLOAT:
-		red_f32(dst, src, n, op);
-		break;
-	case RB_DOUBLE:
-		red_f64(dst, src, n, op);
-		break;
-	case RB_HALF:
-		red_half(dst, src, n, op);
-		break;
-	case RB_BF16:
-		red_bf16(dst, src, n, op);
-		break;
-	default:
-		break;
-	}
+#define RED_CALL2(K) K(dst, src, n, op)
+	RED_DISPATCH(dtype, RED_CALL2);
+#undef RED_CALL2
 }
 
 void rb_reduce_to(void *dst, const void *a, const void *b, size_t n,
@@ -249,28 +244,9 @@ void rb_reduce_to(void *dst, const void *a, const void *b, size_t n,
 		rb_reduce(dst, b, n, dtype, op);
 		return;
 	}
-	switch (dtype) {
-	case RB_INT32:
-		red_i32_to(dst, a, b, n, op);
-		break;
-	case RB_INT64:
-		red_i64_to(dst, a, b, n, op);
-		break;
-	case RB_FLOAT:
-		red_f32_to(dst, a, b, n, op);
-		break;
-	case RB_DOUBLE:
-		red_f64_to(dst, a, b, n, op);
-		break;
-	case RB_HALF:
-		red_half_to(dst, a, b, n, op);
-		break;
-	case RB_BF16:
-		red_bf16_to(dst, a, b, n, op);
-		break;
-	default:
-		break;
-	}
+#define RED_CALL3(K) K##_to(dst, a, b, n, op)
+	RED_DISPATCH(dtype, RED_CALL3);
+#undef RED_CALL3
 }
 
 const char *rb_reduce_isa(void)
