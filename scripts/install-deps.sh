@@ -13,7 +13,7 @@ libjansson-dev
 libcmocka-dev
 libibverbs-dev rdma-core ibverbs-providers ibverbs-utils perftest
 gnuplot-nox
-iproute2 iperf3 jq procps psmisc time
+iproute2 iperf3 jq procps psmisc time valgrind
 qemu-system-x86 busybox-static cpio xz-utils zstd"
 
 missing=""

@@ -4,6 +4,7 @@
  * are described in docs/tcp.md; setup lives in tcp_conn.c. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +350,32 @@ static void tcp_mark_ready(struct epoll_event *ev, int n)
 	}
 }
 
+/* Waits up to wait_ns for readiness. epoll_pwait2 (Linux 5.11, glibc
+ * 2.35) takes nanoseconds; where the C library lacks it (RHEL 8, Ubuntu
+ * 20.04) or the kernel answers ENOSYS (older kernels, valgrind), epoll_wait
+ * with the wait rounded up to whole milliseconds, so that a deadline is
+ * never cut short (docs/tcp.md). The glibc check is the one place this
+ * build depends on the C library's version. */
+static int tcp_wait(struct tcp_tp *t, struct epoll_event *ev, int max,
+		    int64_t wait_ns)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+	if (!t->no_pwait2) {
+		struct timespec ts = { .tv_sec = wait_ns / 1000000000,
+				       .tv_nsec = wait_ns % 1000000000 };
+		int n = epoll_pwait2(t->epfd, ev, max, &ts, NULL);
+
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		t->no_pwait2 = 1;
+	}
+#else
+	t->no_pwait2 = 1;
+#endif
+	return epoll_wait(t->epfd, ev, max,
+			  (int)RB_MIN((wait_ns + 999999) / 1000000, INT_MAX));
+}
+
 /* One loop for every stream: do the I/O the sockets allow, return as soon
  * as a request completed, else wait for readiness (spinning briefly first,
  * since sleeping costs a wake-up on the latency path). */
@@ -364,7 +391,6 @@ static int tcp_progress(struct rb_tp *tp, int64_t timeout_ns)
 	for (;;) {
 		uint64_t elapsed;
 		int64_t wait_ns = 0;
-		struct timespec ts;
 		int n;
 		int rc = tcp_io_all(t);
 
@@ -377,12 +403,11 @@ static int tcp_progress(struct rb_tp *tp, int64_t timeout_ns)
 			return 0;
 		if (elapsed >= t->spin_ns && (int64_t)elapsed < timeout_ns)
 			wait_ns = timeout_ns - (int64_t)elapsed;
-		ts.tv_sec = wait_ns / 1000000000;
-		ts.tv_nsec = wait_ns % 1000000000;
-		n = epoll_pwait2(t->epfd, ev, 64, &ts, NULL);
+		n = tcp_wait(t, ev, 64, wait_ns);
 		polled = 1;
 		if (n < 0 && errno != EINTR) {
-			rb_err("tcp: epoll_pwait2: %s", strerror(errno));
+			rb_err("tcp: %s: %s", t->no_pwait2 ? "epoll_wait" :
+			       "epoll_pwait2", strerror(errno));
 			return -RB_ESYS;
 		}
 		if (n > 0)

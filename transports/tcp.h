@@ -102,6 +102,7 @@ struct tcp_tp {
 	int epfd;
 	int nstreams;
 	uint64_t spin_ns;		/* see tcp_spin_ns() */
+	int no_pwait2;			/* epoll_wait instead (tcp_wait) */
 	int use_dev;			/* SO_BINDTODEVICE on ifname */
 	char ifname[IF_NAMESIZE];
 	struct in_addr ip;
