@@ -139,6 +139,23 @@ out:
 	return rc;
 }
 
+/* Rank 0 draws the job's secret and sends it to every rank through the
+ * bootstrap; transports that listen accept only peers presenting it
+ * (docs/tcp.md, "Peer authentication"). \return the agreed exit code. */
+static int links_secret(const struct rb_links_setup *s, struct rb_links *l)
+{
+	int rc = s->rank == 0 ? rb_secret_new(l->secret, sizeof(l->secret)) : 0;
+
+	rc = links_agree(s, l, rc, "job secret");
+	if (rc)
+		return rc;
+	rc = links_boot(l, s->bops->bcast(s->boot, "job secret", l->secret,
+					  sizeof(l->secret), 0));
+	rc = links_agree(s, l, rc, "job secret");
+	l->args.job_secret = l->secret;
+	return rc;
+}
+
 int rb_links_open(const struct rb_links_setup *s, struct rb_links *l)
 {
 	int rail;
@@ -164,6 +181,9 @@ int rb_links_open(const struct rb_links_setup *s, struct rb_links *l)
 		.rail = s->rail,
 	};
 	rc = links_check(s, l);
+	if (rc)
+		return rc;
+	rc = links_secret(s, l);
 	if (rc)
 		return rc;
 	rc = links_agree(s, l, l->ops->open(&l->args, &l->tp), "transport open");

@@ -36,6 +36,8 @@ struct rb_links {
 	int *rail_of;			/* [nranks], each rank's tp->rail */
 	struct rb_coll_topo topo;	/* what algorithms see */
 	int boot_failed;		/* a bootstrap exchange failed */
+	/* Drawn by rank 0, sent to all: what listeners ask peers for. */
+	unsigned char secret[RB_SECRET_BYTES];
 	/* Benchmark buffers, registered with tp. */
 	const struct rb_mem_ops *mem;
 	void *sendbuf;

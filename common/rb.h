@@ -33,8 +33,20 @@ enum rb_exit {
 	RB_EXIT_VERDICT = 1,	/* #wrong > 0 or below threshold */
 	RB_EXIT_USAGE = 2,	/* usage or configuration error */
 	RB_EXIT_RUNTIME = 3,	/* peer lost, timeout, system failure */
+	RB_EXIT_WARN = 4,	/* data correct, fabric counters moved */
 	RB_EXIT_SKIP = 77,	/* feature absent here (tests only) */
 };
+
+/* Size of the per-job secret (docs/tcp.md, "Peer authentication"). */
+#define RB_SECRET_BYTES 32
+
+/* Fills buf with len bytes from getrandom(2). \return 0 or -RB_ESYS
+ * (logged). */
+int rb_secret_new(unsigned char *buf, size_t len);
+
+/* \return 1 when a and b hold the same len bytes, 0 otherwise, in a time
+ * that depends on len only. */
+int rb_secret_equal(const void *a, const void *b, size_t len);
 
 /* \return a static string naming rc (negative or positive). */
 const char *rb_strerror(int rc);

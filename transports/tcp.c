@@ -90,13 +90,13 @@ static int tcp_conn_fail(struct tcp_tp *t, struct tcp_conn *c, int err,
 	if (!c->dead)
 		c->dead = err ? err : ECONNRESET;
 	if (had_ops && !p->reported) {
-		char ips[INET_ADDRSTRLEN];
+		char link[160];
 
 		p->reported = 1;
-		rb_err("tcp: lost rank %d (host %s, %s via %s): %s", c->peer,
+		rb_err("tcp: lost rank %d (host %s, %s): %s", c->peer,
 		       tcp_host(t, c->peer),
-		       inet_ntop(AF_INET, &p->ip, ips, sizeof(ips)),
-		       tcp_peer_if(t, p), why ? why : strerror(c->dead));
+		       rb_tcp_link_str(t, p, p->port[c->stream], link, sizeof(link)),
+		       why ? why : strerror(c->dead));
 	}
 	while ((op = tcp_q_pop(&c->txq)))
 		tcp_op_finish(t, op, -RB_EPEER);
@@ -528,6 +528,10 @@ static int tcp_open(const struct rb_tp_args *args, struct rb_tp **tp_p)
 	char ips[INET_ADDRSTRLEN];
 	int rc;
 
+	if (!args->job_secret) {
+		rb_err("tcp: no job secret from the bootstrap: listeners could not tell peers from strangers");
+		return -RB_EINVAL;
+	}
 	rc = tcp_alloc(args, &t);
 	if (rc)
 		return rc;
@@ -613,6 +617,10 @@ static int tcp_connect(struct rb_tp *tp, const void *blobs, size_t stride)
 			return -RB_EINVAL;
 		}
 		p->local = tcp_same_node(t, r) && b.lo_port && t->lo_lfd >= 0;
+		/* Published by a peer: kept only as a printable name. */
+		for (size_t i = 0; i + 1 < sizeof(p->ifname) &&
+				   b.ifname[i] > ' ' && b.ifname[i] < 127; i++)
+			p->ifname[i] = b.ifname[i];
 		p->ip.s_addr = p->local ? htonl(INADDR_LOOPBACK) : b.ip;
 		for (int s = 0; s < t->nstreams; s++)
 			p->port[s] = ntohs(p->local ? b.lo_port : b.ports[s]);
@@ -657,16 +665,30 @@ static int tcp_mem_reg(struct rb_tp *tp, void *buf, size_t len,
 static void tcp_peer_desc(struct rb_tp *tp, int peer, char *buf, size_t len)
 {
 	struct tcp_tp *t = tcp_of(tp);
-	struct tcp_peer *p;
-	char ips[INET_ADDRSTRLEN];
 
 	if (peer < 0 || peer >= tp->nranks || peer == tp->rank) {
 		snprintf(buf, len, "%s", t->ifname);
 		return;
 	}
-	p = &t->peers[peer];
-	snprintf(buf, len, "%s %s:%u", tcp_peer_if(t, p),
-		 inet_ntop(AF_INET, &p->ip, ips, sizeof(ips)), p->port[0]);
+	rb_tcp_link_str(t, &t->peers[peer], t->peers[peer].port[0], buf, len);
+}
+
+const char *rb_tcp_link_str(const struct tcp_tp *t, const struct tcp_peer *p,
+			    unsigned port, char *buf, size_t len)
+{
+	char pip[INET_ADDRSTRLEN];
+	char lip[INET_ADDRSTRLEN];
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	char pport[12] = "";
+
+	if (port)
+		snprintf(pport, sizeof(pport), ":%u", port);
+	inet_ntop(AF_INET, &p->ip, pip, sizeof(pip));
+	inet_ntop(AF_INET, p->local ? &lo : &t->ip, lip, sizeof(lip));
+	snprintf(buf, len, "peer %s %s%s, local %s %s",
+		 p->local ? "lo" : p->ifname[0] ? p->ifname : "?", pip, pport,
+		 tcp_peer_if(t, p), lip);
+	return buf;
 }
 
 struct tcp_cfg rb_tcp_cfg = { .streams = 1 };

@@ -43,13 +43,21 @@ struct tcp_blob {
 };
 
 /* First bytes on every new connection, from the connecting side. Hello and
- * header are in host byte order: every rank runs the same build. */
+ * header are in host byte order: every rank runs the same build. The
+ * secret is the job's (rb_tp_args.job_secret): the accepting side takes
+ * the connection for rank `rank` only when it matches and the source
+ * address is the one rank `rank` published (tcp_hello.c). */
 struct tcp_hello {
-	uint32_t magic;
+	uint32_t magic;			/* TCP_HELLO_MAGIC */
 	uint32_t rank;
 	uint32_t stream;
 	uint32_t nstreams;
+	unsigned char secret[RB_SECRET_BYTES];
 };
+#define TCP_HELLO_MAGIC 0x52424831u	/* "RBH1" */
+/* Accepted connections that may wait for their hello at once; more are
+ * closed at once (a stranger cannot exhaust descriptors). */
+#define TCP_MAX_PENDING_IN 256
 
 /* Precedes every message chunk on a stream. */
 struct tcp_hdr {
@@ -94,6 +102,7 @@ struct tcp_peer {
 	int reported;			/* failure already logged */
 	struct in_addr ip;
 	uint16_t port[TCP_MAX_STREAMS];	/* where stream s connects */
+	char ifname[IF_NAMESIZE];	/* its interface, as it published it */
 };
 
 struct tcp_tp {
@@ -133,6 +142,26 @@ static inline const char *tcp_peer_if(const struct tcp_tp *t, const struct tcp_p
 {
 	return p->local ? "lo" : t->ifname;
 }
+
+/* Both ends of the link to peer p for messages: "peer rail1 10.200.1.2:40001,
+ * local rail0 10.200.0.1" (port 0: none). \return buf. */
+const char *rb_tcp_link_str(const struct tcp_tp *t, const struct tcp_peer *p,
+			    unsigned port, char *buf, size_t len);
+
+/* tcp_hello.c */
+
+/* Fills the hello this rank sends on stream `stream`. */
+void rb_tcp_hello_make(const struct tcp_tp *t, int stream,
+		       struct tcp_hello *h);
+
+/* Checks the len bytes an accepted connection from src sent as its hello:
+ * magic, the job secret (constant time), a lower rank this rank serves,
+ * stream and stream count, the source address that rank published, and a
+ * stream not yet connected. \return 0 with *rank_p and *stream_p, or
+ * -RB_EPEER with the reason in why (never a peer then). */
+int rb_tcp_hello_check(const struct tcp_tp *t, const void *buf, size_t len,
+		       struct in_addr src, int *rank_p, int *stream_p,
+		       char *why, size_t why_len);
 
 /* tcp_conn.c */
 

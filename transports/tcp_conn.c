@@ -266,7 +266,11 @@ struct tcp_pend {
 	unsigned backoff_ms;
 	size_t got;
 	struct tcp_hello hello;
+	struct sockaddr_in src;		/* accepted: where it came from */
 };
+
+/* Sources of rejected connections already logged (once each). */
+#define TCP_REJECT_LOG_MAX 32
 
 struct tcp_setup {
 	struct tcp_pend *out;		/* [nout] */
@@ -275,6 +279,9 @@ struct tcp_setup {
 	int nin;
 	int cap_in;
 	int missing;			/* streams not yet established */
+	struct in_addr logged[TCP_REJECT_LOG_MAX];
+	int nlogged;
+	int nrejected;			/* rejections not logged */
 };
 
 static void tcp_pend_retry(struct tcp_pend *o, int err, uint64_t now)
@@ -324,12 +331,11 @@ static int tcp_out_start(struct tcp_tp *t, struct tcp_pend *o, uint64_t now)
 static void tcp_out_done(struct tcp_tp *t, struct tcp_setup *su,
 			 struct tcp_pend *o, uint64_t now)
 {
-	struct tcp_hello h = { .magic = TCP_MAGIC, .rank = (uint32_t)t->base.rank,
-			       .stream = (uint32_t)o->stream,
-			       .nstreams = (uint32_t)t->nstreams };
+	struct tcp_hello h;
 	int err = 0;
 	socklen_t el = sizeof(err);
 
+	rb_tcp_hello_make(t, o->stream, &h);
 	if (getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &el))
 		err = errno;
 	if (!err && send(o->fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h))
@@ -344,13 +350,50 @@ static void tcp_out_done(struct tcp_tp *t, struct tcp_setup *su,
 	o->peer = -1;
 }
 
+/* Closes a connection that is not a peer and says so, once per source
+ * address: a stranger that keeps trying cannot flood the log. */
+static void tcp_reject(struct tcp_tp *t, struct tcp_setup *su, int fd,
+		       const struct sockaddr_in *src, const char *why)
+{
+	char ips[INET_ADDRSTRLEN];
+	char here[INET_ADDRSTRLEN];
+	int i;
+
+	close(fd);
+	for (i = 0; i < su->nlogged; i++) {
+		if (su->logged[i].s_addr == src->sin_addr.s_addr)
+			break;
+	}
+	if (i < su->nlogged || su->nlogged == TCP_REJECT_LOG_MAX) {
+		su->nrejected++;
+		return;
+	}
+	su->logged[su->nlogged++] = src->sin_addr;
+	rb_warn("tcp: rejected a connection from %s:%u to %s %s: %s",
+		inet_ntop(AF_INET, &src->sin_addr, ips, sizeof(ips)),
+		ntohs(src->sin_port), t->ifname,
+		inet_ntop(AF_INET, &t->ip, here, sizeof(here)), why);
+}
+
 static int tcp_accept_all(struct tcp_tp *t, struct tcp_setup *su, int lfd)
 {
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_in src = { 0 };
+		socklen_t sl = sizeof(src);
+		int fd = accept4(lfd, (struct sockaddr *)&src, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return 0;	/* EAGAIN, or a connection that died */
+		if (sl != sizeof(src) || src.sin_family != AF_INET) {
+			close(fd);
+			continue;
+		}
+		if (su->nin >= TCP_MAX_PENDING_IN) {
+			tcp_reject(t, su, fd, &src,
+				   "too many connections waiting for their hello");
+			continue;
+		}
 		if (su->nin == su->cap_in) {
 			int cap = su->cap_in ? 2 * su->cap_in : 16;
 			struct tcp_pend *n = realloc(su->in, sizeof(*n) * (size_t)cap);
@@ -363,7 +406,8 @@ static int tcp_accept_all(struct tcp_tp *t, struct tcp_setup *su, int lfd)
 			su->cap_in = cap;
 		}
 		tcp_sock_opts(t, fd);
-		su->in[su->nin++] = (struct tcp_pend){ .fd = fd, .peer = -1 };
+		su->in[su->nin++] = (struct tcp_pend){ .fd = fd, .peer = -1,
+						       .src = src };
 	}
 }
 
@@ -374,24 +418,22 @@ static int tcp_in_hello(struct tcp_tp *t, struct tcp_setup *su,
 {
 	ssize_t n = recv(in->fd, (char *)&in->hello + in->got,
 			 sizeof(in->hello) - in->got, MSG_DONTWAIT);
-	struct tcp_hello *h = &in->hello;
+	char why[160];
+	int rank;
+	int stream;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n > 0)
 		in->got += (size_t)n;
-	if (n > 0 && in->got < sizeof(*h))
+	if (n > 0 && in->got < sizeof(in->hello))
 		return 0;
-	if (n <= 0 || h->magic != TCP_MAGIC || h->rank >= (uint32_t)t->base.rank ||
-	    !rb_tp_args_serves(&t->args, (int)h->rank) ||
-	    h->stream >= (uint32_t)t->nstreams ||
-	    h->nstreams != (uint32_t)t->nstreams ||
-	    t->peers[h->rank].conn[h->stream].fd >= 0) {
-		rb_warn("tcp: dropped a connection with an invalid hello");
-		close(in->fd);
+	if (rb_tcp_hello_check(t, &in->hello, in->got, in->src.sin_addr, &rank,
+			       &stream, why, sizeof(why))) {
+		tcp_reject(t, su, in->fd, &in->src, why);
 		return 1;
 	}
-	tcp_conn_set(t, su, (int)h->rank, (int)h->stream, in->fd);
+	tcp_conn_set(t, su, rank, stream, in->fd);
 	return 1;
 }
 
@@ -419,14 +461,20 @@ static int tcp_setup_init(struct tcp_tp *t, struct tcp_setup *su)
 	return 0;
 }
 
-static void tcp_setup_fini(struct tcp_setup *su)
+/* Connections still waiting for a hello when setup ends are not peers:
+ * every peer stream is connected, or the setup failed. */
+static void tcp_setup_fini(struct tcp_tp *t, struct tcp_setup *su)
 {
 	for (int i = 0; i < su->nout; i++) {
 		if (su->out[i].fd >= 0)
 			close(su->out[i].fd);
 	}
 	for (int i = 0; i < su->nin; i++)
-		close(su->in[i].fd);
+		tcp_reject(t, su, su->in[i].fd, &su->in[i].src,
+			   "no complete hello before the setup ended");
+	if (su->nrejected)
+		rb_warn("tcp: rejected %d more connections (sources above)",
+			su->nrejected);
 	free(su->out);
 	free(su->in);
 }
@@ -434,7 +482,7 @@ static void tcp_setup_fini(struct tcp_setup *su)
 /* Names every peer whose streams are missing at the deadline. */
 static void tcp_setup_report(struct tcp_tp *t, struct tcp_setup *su)
 {
-	char ips[INET_ADDRSTRLEN];
+	char link[160];
 
 	for (int r = 0; r < t->base.nranks; r++) {
 		struct tcp_peer *p = &t->peers[r];
@@ -448,16 +496,17 @@ static void tcp_setup_report(struct tcp_tp *t, struct tcp_setup *su)
 		}
 		if (s == t->nstreams)
 			continue;
-		inet_ntop(AF_INET, &p->ip, ips, sizeof(ips));
 		if (r > t->base.rank) {
 			int err = su->out[(r - t->base.rank - 1) * t->nstreams + s].last_err;
 
-			rb_err("tcp: cannot connect to rank %d (host %s, %s:%u via %s): %s",
-			       r, tcp_host(t, r), ips, p->port[s], tcp_peer_if(t, p),
+			rb_err("tcp: cannot connect to rank %d (host %s, %s): %s",
+			       r, tcp_host(t, r),
+			       rb_tcp_link_str(t, p, p->port[s], link, sizeof(link)),
 			       strerror(err ? err : ETIMEDOUT));
 		} else {
-			rb_err("tcp: rank %d (host %s, %s via %s) did not connect within %lld ms",
-			       r, tcp_host(t, r), ips, tcp_peer_if(t, p),
+			rb_err("tcp: rank %d (host %s, %s) did not connect within %lld ms",
+			       r, tcp_host(t, r),
+			       rb_tcp_link_str(t, p, 0, link, sizeof(link)),
 			       (long long)t->base.timeout_ms);
 		}
 	}
@@ -547,7 +596,7 @@ int rb_tcp_setup_run(struct tcp_tp *t)
 	}
 out:
 	free(pfd);
-	tcp_setup_fini(&su);
+	tcp_setup_fini(t, &su);
 	return rc;
 }
 

@@ -52,6 +52,11 @@ struct rb_tp_args {
 	 * r). Posting to a peer it does not serve is -RB_EINVAL. */
 	const unsigned char *serve;
 	int64_t timeout_ms;	/* --timeout: bound on every blocking wait */
+	/* The job's secret, RB_SECRET_BYTES, drawn by rank 0 and sent to all
+	 * through the bootstrap: a listener accepts only peers that present
+	 * it. NULL: the caller has none (a transport that listens refuses
+	 * to open). */
+	const unsigned char *job_secret;
 	/* From topo/ when --rails auto: this rank's rail NIC, or NULL. */
 	const char *rail_netdev;	/* IP interface, e.g. "ens1f0" */
 	const char *rail_ibdev;		/* verbs device, e.g. "mlx5_3" */

@@ -40,7 +40,7 @@ for n in 1 2 3 4; do
 	conform "loopback n=$n" mpiexec -n "$n" -- --self --timeout 60000
 done
 conform "loopback dead peer" mpiexec -n 2 -- --kill-test --timeout 20000
-if grep -q 'tcp: lost rank 1 (host [^,]*, 127.0.0.1 via lo)' "$LAST_LOG"; then
+if grep -q 'tcp: lost rank 1 (host [^,]*, peer lo 127.0.0.1:[0-9]*, local lo 127.0.0.1)' "$LAST_LOG"; then
 	tap_ok "loopback dead peer: message names rank, address and interface"
 else
 	tap_fail "loopback dead peer: message" "$(grep error "$LAST_LOG" | head -3)"
@@ -58,7 +58,7 @@ conform "2 nodes x 2 rails n=4" "$SIMCLUSTER" mpiexec -ppn 2 -n 4 -- \
 	--net-if rail0,rail1 --self --timeout 60000
 conform "2 nodes dead peer" "$SIMCLUSTER" mpiexec -ppn 1 -n 2 -- \
 	--net-if rail0 --kill-test --timeout 20000
-if grep -q 'tcp: lost rank 1 (host [^,]*, 10.200.0.2 via rail0)' "$LAST_LOG"; then
+if grep -q 'tcp: lost rank 1 (host [^,]*, peer rail0 10.200.0.2:[0-9]*, local rail0 10.200.0.1)' "$LAST_LOG"; then
 	tap_ok "2 nodes dead peer: message names rank, address and rail"
 else
 	tap_fail "2 nodes dead peer: message" "$(grep error "$LAST_LOG" | head -3)"

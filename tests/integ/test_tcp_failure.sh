@@ -129,7 +129,7 @@ if wait_rows 4; then
 	fi
 	kill "$RUN_PID" 2>/dev/null
 	wait "$RUN_PID" 2>/dev/null
-	if grep -Eq 'lost rank 1 \(host node1, 10\.200\.0\.2 via rail0\): |rank 1 \(host node1, rail0 10\.200\.0\.2:[0-9]+\) did not reach the .* exchange within 5000 ms' \
+	if grep -Eq 'lost rank 1 \(host node1, peer rail0 10\.200\.0\.2:[0-9]+, local rail0 10\.200\.0\.1\): |rank 1 \(host node1, peer rail0 10\.200\.0\.2:[0-9]+, local rail0 10\.200\.0\.1\) did not reach the .* exchange within 5000 ms' \
 		"$RUN_LOG"; then
 		tap_ok "rank killed: message names the peer and interface"
 	else
@@ -170,7 +170,7 @@ if [ "$rc" -eq 3 ] && [ "$dt" -le $((T + SLACK + 2)) ]; then
 else
 	tap_fail "unreachable peer: exit 3 within the timeout" "exit $rc after ${dt}s"
 fi
-if grep -Eq 'cannot connect to rank 1 \(host node1, 10\.200\.0\.2:[0-9]+ via rail0\): ' "$log"; then
+if grep -Eq 'cannot connect to rank 1 \(host node1, peer rail0 10\.200\.0\.2:[0-9]+, local rail0 10\.200\.0\.1\): ' "$log"; then
 	tap_ok "unreachable peer: error names rank, host, address and rail"
 else
 	tap_fail "unreachable peer: error message" "$(grep error "$log" | head -3)"

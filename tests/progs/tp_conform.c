@@ -61,6 +61,7 @@ struct conf {
 	const char **hosts;
 	int *node_of;
 	int *local_rank_of;
+	unsigned char secret[RB_SECRET_BYTES];	/* rank 0's, sent to all */
 	struct rb_tp *tp;
 	int *peers;		/* ranks exchanged with */
 	int npeers;
@@ -201,6 +202,12 @@ static int conf_nodes(struct conf *c)
 
 static int conf_args(struct conf *c, struct rb_tp_args *a)
 {
+	int rc = c->rank == 0 ? rb_secret_new(c->secret, sizeof(c->secret)) : 0;
+
+	MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+	if (rc)
+		return rc;
+	MPI_Bcast(c->secret, sizeof(c->secret), MPI_BYTE, 0, MPI_COMM_WORLD);
 	c->local_rank_of = calloc((size_t)c->nranks, sizeof(int));
 	if (!c->local_rank_of)
 		return -RB_ENOMEM;
@@ -213,6 +220,7 @@ static int conf_args(struct conf *c, struct rb_tp_args *a)
 		.node_of = c->node_of,
 		.local_rank_of = c->local_rank_of,
 		.timeout_ms = c->timeout_ms,
+		.job_secret = c->secret,
 		.rail = -1,
 	};
 	for (int r = 0; r < c->nranks; r++) {
