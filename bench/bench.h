@@ -283,10 +283,19 @@ void rb_report_prime(struct rb_report *r, const struct rb_warmup *w);
 /* Prints one table row and rewrites the results files atomically. */
 int rb_report_row(struct rb_report *r, const struct rb_row *oop,
 		  const struct rb_row *ip);
+/* Rank 0, after rb_report_row: the fabric counter deltas of that row's
+ * size (a JSON array, reference taken; NULL: none) go into its records as
+ * "fabric", and findings ('\n'-terminated lines, nfindings of them, some
+ * perhaps cut off) into the footer; any finding makes the verdict WARN.
+ * Rewrites the results files. \return 0 or -RB_E*. */
+struct json_t;
+int rb_report_fabric(struct rb_report *r, struct json_t *devs,
+		     const char *findings, int nfindings);
 /* Prints the footer and verdict, finalizes the files, runs the plot
  * script. exit_status is what the process will exit with. */
 int rb_report_close(struct rb_report *r, int exit_status);
-/* \return the verdict exit code the footer printed (0 or 1). */
+/* \return the verdict exit code the footer printed: 0, RB_EXIT_VERDICT or
+ * RB_EXIT_WARN (data correct, fabric counters moved). */
 int rb_report_verdict(const struct rb_report *r);
 /* Sum of #wrong so far. */
 int64_t rb_report_wrong(const struct rb_report *r);

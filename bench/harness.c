@@ -151,6 +151,24 @@ static int alloc_buffers(struct bench *b)
 }
 
 
+/* The rail devices whose counters every size records: the one the
+ * transport reports it leaves by, and the --rails NICs (docs/results.md,
+ * "Fabric counters"). */
+static int init_health(struct bench *b)
+{
+	const char *names[] = {
+		b->tp->nic,
+		b->o.rails ? b->place.netdev : NULL,
+		b->o.rails ? b->place.ibdev : NULL,
+	};
+
+	rb_health_init(&b->health, "/sys", names, (int)RB_ARRAY_SIZE(names));
+	if (b->rank != 0)
+		return 0;
+	b->fabric = calloc((size_t)b->nranks, sizeof(*b->fabric));
+	return b->fabric ? 0 : -RB_ENOMEM;
+}
+
 /* Rank 0: run id and results directory. */
 static int name_run(struct bench *b)
 {
@@ -283,6 +301,7 @@ static void bench_free(struct bench *b)
 	b->tp = NULL;
 	rb_report_free(b->report);
 	free(b->infos);
+	free(b->fabric);
 	free(b->times);
 	free(b->times_avg);
 	free(b->times_ns);
@@ -317,6 +336,7 @@ static int run(struct bench *b, int *code_p)
 	rc = rc ? rc : agree(b, name_peers(b), "peer names");
 	rc = rc ? rc : agree(b, check_algo(b), "algorithm check");
 	rc = rc ? rc : agree(b, alloc_buffers(b), "buffer allocation");
+	rc = rc ? rc : agree(b, init_health(b), "fabric counters");
 	rc = rc ? rc : agree(b, b->native ? 0 : build_barrier(b),
 			     "barrier setup");
 	if (rc) {

@@ -7,6 +7,7 @@
 #include <limits.h>
 
 #include "bench/bench.h"
+#include "bench/health.h"
 #include "bench/links.h"
 #include "bench/place.h"
 #include "bench/world.h"
@@ -45,6 +46,8 @@ struct bench {
 	struct rb_report *report;
 	struct rb_warmup prime;		/* the priming before the first size */
 	struct rb_rank_info *infos;	/* rank 0: [nranks] */
+	struct rb_health health;	/* this rank's rail devices */
+	struct rb_health_delta *fabric;	/* rank 0: [nranks], the last size */
 	char run_id[64];
 	char results_dir[PATH_MAX];
 	char *cmdline;

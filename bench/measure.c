@@ -208,6 +208,41 @@ out:
 	return rc;
 }
 
+/* The fabric counters over one size: every rank's deltas since
+ * rb_health_begin go to rank 0. \return 0 or -RB_E*. */
+static int fabric_gather(struct bench *b)
+{
+	struct rb_health_delta mine;
+
+	rb_health_end(&b->health, &mine);
+	return boot_rc(b, b->bops->gather(b->boot, "fabric counters", &mine,
+					  b->fabric, sizeof(mine), 0));
+}
+
+/* Rank 0: the size's deltas into its records, moved warning counters into
+ * the footer. */
+static int fabric_report(struct bench *b, uint64_t size_bytes)
+{
+	char findings[2048] = "";
+	int n = rb_health_findings(b->fabric, b->nranks, b->hosts, size_bytes,
+				   findings, sizeof(findings));
+
+	return rb_report_fabric(b->report,
+				rb_health_json(b->fabric, b->nranks, b->hosts),
+				findings, n);
+}
+
+/* After a failure: a rank whose own link is down says so, so that the
+ * failed device is named by the rank it belongs to (its peers name it as
+ * the peer's interface in their own messages). */
+static void fabric_own_link(struct bench *b)
+{
+	char why[256];
+
+	if (rb_health_link_down(&b->health, why, sizeof(why)))
+		rb_err("%s", why);
+}
+
 /* The priming runs the auto warm-up on the first size before anything is
  * timed, so that start-up costs (connections made on first use, first touch
  * of buffers, the barrier's own first rounds) land in no size's figures,
@@ -227,11 +262,17 @@ int rb_bench_sweep(struct bench *b)
 		struct rb_row ip = { 0 };
 		uint64_t seed = 0x5eed0000u + (uint64_t)i * 16;
 
+		rb_health_begin(&b->health);
 		rc = measure(b, b->counts[i], 0, seed, 0, &oop);
 		if (!rc && b->o.in_place)
 			rc = measure(b, b->counts[i], 1, seed + 8, 0, &ip);
+		rc = rc ? rc : fabric_gather(b);
 		if (!rc && b->rank == 0)
 			rc = rb_report_row(b->report, &oop, &ip);
+		if (!rc && b->rank == 0)
+			rc = fabric_report(b, oop.size_bytes);
 	}
+	if (rc)
+		fabric_own_link(b);
 	return rc;
 }

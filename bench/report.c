@@ -39,6 +39,10 @@ struct rb_report {
 	int warm_min;		/* warm-up iterations over the rows */
 	int warm_max;
 	int warm_unstable;	/* rows whose auto warm-up hit a bound */
+	size_t row_first;	/* first record of the last row */
+	char fabric[4096];	/* fabric findings, one per line */
+	int nfabric;		/* findings, also those that did not fit */
+	int fabric_devs;	/* some rank had a device to read */
 };
 
 /* How a CSV column prints its JSON value (docs/results.md, "Precision"). */
@@ -492,9 +496,54 @@ int rb_report_row(struct rb_report *r, const struct rb_row *oop,
 	print_cols(ip, r->m->opts->stat);
 	printf("\n");
 	fflush(stdout);
+	r->row_first = json_array_size(r->records);
 	account(r, oop, "out-of-place");
 	account(r, ip, "in-place");
 	return flush_files(r);
+}
+
+int rb_report_fabric(struct rb_report *r, json_t *devs, const char *findings,
+		     int nfindings)
+{
+	size_t used = strlen(r->fabric);
+
+	r->fabric_devs |= devs != NULL;
+	for (size_t i = r->row_first; devs && i < json_array_size(r->records); i++)
+		json_object_set(json_array_get(r->records, i), "fabric", devs);
+	json_decref(devs);
+	snprintf(r->fabric + used, sizeof(r->fabric) - used, "%s", findings);
+	if (strlen(r->fabric) == sizeof(r->fabric) - 1) {
+		/* Keep whole lines only: cut after the last complete one. */
+		char *nl = strrchr(r->fabric, '\n');
+
+		*(nl ? nl + 1 : r->fabric) = '\0';
+	}
+	r->nfabric += nfindings;
+	return flush_files(r);
+}
+
+/* The fabric counters that moved during the run, one '#' line each
+ * (docs/results.md, "Fabric counters"). */
+static void print_fabric(const struct rb_report *r)
+{
+	const char *p = r->fabric;
+	int shown = 0;
+
+	if (!r->nfabric) {
+		printf("# Fabric counters      : %s\n", r->fabric_devs ?
+		       "no carrier change or error" : "none (no rail device in sysfs)");
+		return;
+	}
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+
+		printf("# Fabric counters      : WARN %.*s\n", (int)n, p);
+		shown++;
+		p += n + (p[n] == '\n');
+	}
+	if (shown < r->nfabric)
+		printf("# Fabric counters      : WARN %d more (see the JSON records)\n",
+		       r->nfabric - shown);
 }
 
 /* Cuts path at its last '/'. \return path. */
@@ -583,22 +632,30 @@ int rb_report_close(struct rb_report *r, int exit_status)
 	printf("# Avg bus bandwidth    : %.6g GB/s\n", avg);
 	printf("# Peak bus bandwidth   : %.6g GB/s\n", r->peak_busbw);
 	print_warmup(r);
+	print_fabric(r);
 	if (r->wrong)
 		r->verdict = RB_EXIT_VERDICT;
 	if (o->expect_gbps > 0) {
 		int ok = r->peak_busbw >= o->expect_gbps;
 
-		printf("# Verdict: %s: peak busbw %.3f GB/s is %.1f%% of the expected %.3f GB/s\n",
-		       ok && !r->wrong ? "PASS" : "FAIL", r->peak_busbw,
-		       100.0 * r->peak_busbw / o->expect_gbps, o->expect_gbps);
+		printf("# Verdict: %s: peak busbw %.3f GB/s is %.1f%% of the expected %.3f GB/s%s\n",
+		       !ok || r->wrong ? "FAIL" : r->nfabric ? "WARN" : "PASS",
+		       r->peak_busbw,
+		       100.0 * r->peak_busbw / o->expect_gbps, o->expect_gbps,
+		       ok && !r->wrong && r->nfabric ? "; fabric counters moved" : "");
 		if (!ok)
 			r->verdict = RB_EXIT_VERDICT;
 	} else {
-		printf("# Verdict: %s: %s; no bandwidth target (--expect-busbw)\n",
-		       r->wrong ? "FAIL" : "PASS",
+		printf("# Verdict: %s: %s%s; no bandwidth target (--expect-busbw)\n",
+		       r->wrong ? "FAIL" : r->nfabric ? "WARN" : "PASS",
 		       r->wrong ? "data errors" : r->checked ? "data correct" :
-							      "data not checked");
+							      "data not checked",
+		       !r->wrong && r->nfabric ? "; fabric counters moved" : "");
 	}
+	/* Correct data over a fabric that lost carrier or counted errors:
+	 * its own exit code, so scripts can tell (docs/exit-codes.md). */
+	if (!r->verdict && r->nfabric)
+		r->verdict = RB_EXIT_WARN;
 	if (!exit_status)
 		exit_status = r->verdict;
 	json_object_set_new(r->root, "summary",
@@ -610,6 +667,8 @@ int rb_report_close(struct rb_report *r, int exit_status)
 				      exit_status, "warmup_min_iters", r->warm_min,
 				      "warmup_max_iters", r->warm_max,
 				      "warmup_unstable_rows", r->warm_unstable));
+	json_object_set_new(json_object_get(r->root, "summary"), "fabric_warnings",
+			    json_integer(r->nfabric));
 	rc = flush_files(r);
 	if (!rc && r->base[0] && !o->no_plot && r->nrows)
 		run_plot(r);

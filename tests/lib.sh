@@ -49,6 +49,14 @@ rb_json_ops() {
 		| add + ($m.priming.iters // 0)' "$1"
 }
 
+# rb_rows_correct LOG MIN: LOG holds at least MIN table rows and every one
+# has #wrong 0 out-of-place and in-place (lines that start with a size;
+# stderr lines mixed in are ignored).
+rb_rows_correct() {
+	awk -v min="$2" '/^ *[0-9]/ && NF >= 13 { rows++; if ($8 != "0" || $13 != "0") bad++ }
+		END { exit !(rows >= min && bad == 0) }' "$1"
+}
+
 # mpiexec with settings that work on a 2-core machine as root.
 rb_mpiexec() {
 	mpiexec -n "$@"

@@ -149,6 +149,21 @@ if wait_rows 4; then
 	"$SIMCLUSTER" link 1 0 down
 	finish_run "rail0 of node1 down" "$rows" "rank 1 .*node1.*rail0"
 	"$SIMCLUSTER" link 1 0 up
+	# The rank whose link it is says so; its peer names the peer's
+	# interface beside its own, with both addresses.
+	if grep -q '^\[node1:1\] error: my rail0 is down (operstate down' "$RUN_LOG"; then
+		tap_ok "rail0 of node1 down: rank 1 says my rail0 is down"
+	else
+		tap_fail "rail0 of node1 down: rank 1 says my rail0 is down" \
+			"$(grep error "$RUN_LOG" | head -4)"
+	fi
+	if grep -Eq '^\[node0:0\] error: .*rank 1 \(host node1, peer rail0 10\.200\.0\.2:[0-9]+, local rail0 10\.200\.0\.1\)' "$RUN_LOG" &&
+		! grep -q '^\[node0:0\] error: my ' "$RUN_LOG"; then
+		tap_ok "rail0 of node1 down: rank 0 names rank 1's rail0 and its own, not itself as down"
+	else
+		tap_fail "rail0 of node1 down: rank 0 names the peer's interface" \
+			"$(grep error "$RUN_LOG" | head -4)"
+	fi
 else
 	tap_fail "rail down: run started" "$(tail -5 "$RUN_LOG")"
 	kill "$RUN_PID" 2>/dev/null
