@@ -83,6 +83,7 @@ static int build_barrier(struct bench *b)
 		.dtype = b->o.dtype,
 		.op = b->o.op,
 		.hosts = b->hosts,
+		.fail = &b->fail,
 	};
 	int rc = rb_coll_barrier_build(b->rank, b->nranks, &b->barrier_sched);
 
@@ -366,6 +367,7 @@ int rb_bench_main(enum rb_coll_kind kind, int argc, char **argv)
 		.kind = kind,
 		.desc = rb_coll_desc_get(kind),
 		.bops = &rb_boot_mpi_ops,
+		.fail = { .peer = -1 },
 	};
 	const char *slash = strrchr(argv[0], '/');
 	const char *pmi_rank = getenv("PMI_RANK");

@@ -48,6 +48,7 @@ struct bench {
 	struct rb_rank_info *infos;	/* rank 0: [nranks] */
 	struct rb_health health;	/* this rank's rail devices */
 	struct rb_health_delta *fabric;	/* rank 0: [nranks], the last size */
+	struct rb_exec_fail fail;	/* how this rank's last execution failed */
 	char run_id[64];
 	char results_dir[PATH_MAX];
 	char *cmdline;
@@ -69,6 +70,10 @@ static inline int boot_rc(struct bench *b, int rc)
 	return rc;
 }
 
+
+/* After a failed size: agrees with the other ranks on the root cause
+ * within a short bound and prints this rank's line (blame.c). */
+void rb_bench_blame(struct bench *b);
 
 /* Priming, then every size: measures and reports each (measure.c).
  * \return 0 or -RB_E* (a runtime failure: the caller ends the job). */

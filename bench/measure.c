@@ -64,6 +64,7 @@ static int prepare(struct bench *b, uint64_t count, int in_place,
 		.dtype = b->o.dtype,
 		.op = b->o.op,
 		.hosts = b->hosts,
+		.fail = &b->fail,
 	};
 	int rc;
 
@@ -232,17 +233,6 @@ static int fabric_report(struct bench *b, uint64_t size_bytes)
 				findings, n);
 }
 
-/* After a failure: a rank whose own link is down says so, so that the
- * failed device is named by the rank it belongs to (its peers name it as
- * the peer's interface in their own messages). */
-static void fabric_own_link(struct bench *b)
-{
-	char why[256];
-
-	if (rb_health_link_down(&b->health, why, sizeof(why)))
-		rb_err("%s", why);
-}
-
 /* The priming runs the auto warm-up on the first size before anything is
  * timed, so that start-up costs (connections made on first use, first touch
  * of buffers, the barrier's own first rounds) land in no size's figures,
@@ -273,6 +263,6 @@ int rb_bench_sweep(struct bench *b)
 			rc = fabric_report(b, oop.size_bytes);
 	}
 	if (rc)
-		fabric_own_link(b);
+		rb_bench_blame(b);
 	return rc;
 }

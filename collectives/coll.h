@@ -310,6 +310,15 @@ int rb_coll_hier_supports(const struct rb_coll_args *a,
  * rb_exec_run may be called many times. */
 struct rb_exec;
 
+/* Where an execution failed, for a caller that decides itself what to
+ * print (the harness first agrees with the other ranks on the root cause,
+ * docs/exit-codes.md). */
+struct rb_exec_fail {
+	int peer;		/* the awaited step's peer, -1 none */
+	int timed_out;		/* 1: the deadline expired; 0: the transport failed */
+	char msg[384];		/* timeout: the message rb_exec_run would log */
+};
+
 struct rb_exec_args {
 	struct rb_tp *tp;
 	const struct rb_sched *sched;
@@ -319,6 +328,9 @@ struct rb_exec_args {
 	enum rb_dtype dtype;
 	enum rb_redop op;
 	const char *const *hosts;	/* for timeout messages, may be NULL */
+	/* NULL: a timeout is logged. Else a failure of rb_exec_run is
+	 * described here, and a timeout is not logged. */
+	struct rb_exec_fail *fail;
 };
 
 /* Allocates the executor and registers its TMP buffer with the transport.
@@ -332,8 +344,8 @@ int rb_exec_start(struct rb_exec *ex);
  * request, or a failure. */
 int rb_exec_advance(struct rb_exec *ex);
 /* start + advance/progress until done or timeout_ms expires; on timeout
- * logs which step and peer it was waiting for (rank, host, link) and
- * returns -RB_ETIMEDOUT. */
+ * logs which step and peer it was waiting for (rank, host, link), or
+ * writes that into args' fail, and returns -RB_ETIMEDOUT. */
 int rb_exec_run(struct rb_exec *ex, int64_t timeout_ms);
 void rb_exec_destroy(struct rb_exec *ex);
 

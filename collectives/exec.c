@@ -3,6 +3,7 @@
  * transport, blocks on WAIT steps and runs REDUCE/COPY inline. Nothing is
  * allocated per run; every blocking wait has a deadline. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ struct rb_exec {
 	size_t esz;
 	enum rb_redop op;
 	const char *const *hosts;
+	struct rb_exec_fail *fail;	/* the caller's, or NULL: log */
 	const struct rb_mem_ops *mem;
 	void *tmp;
 	struct rb_tp_mr *tmp_mr;
@@ -149,6 +151,7 @@ int rb_exec_create(const struct rb_exec_args *args, struct rb_exec **ex_p)
 	ex->esz = rb_dtype_size(args->dtype);
 	ex->op = args->op;
 	ex->hosts = args->hosts;
+	ex->fail = args->fail;
 	ex->blocked = -1;
 	ex->reqs = calloc((size_t)RB_MAX(args->sched->nsteps, 1),
 			  sizeof(*ex->reqs));
@@ -343,10 +346,18 @@ static void exec_log_timeout(struct rb_exec *ex, int64_t timeout_ms)
 				   ex->hosts[st->peer] : "?";
 	char desc[256];
 
+	char msg[sizeof(ex->fail->msg)];
+
 	rb_tp_peer_desc(ex->tp, st->peer, desc, sizeof(desc));
-	rb_err("timed out after %" PRId64 " ms waiting for %s rank %d (host %s%s%s)",
-	       timeout_ms, st->op == RB_STEP_SEND ? "send to" : "recv from",
-	       st->peer, host, desc[0] ? ", " : "", desc);
+	snprintf(msg, sizeof(msg), "timed out after %" PRId64 " ms waiting for %s rank %d (host %s%s%s)",
+		 timeout_ms, st->op == RB_STEP_SEND ? "send to" : "recv from",
+		 st->peer, host, desc[0] ? ", " : "", desc);
+	if (!ex->fail) {
+		rb_err("%s", msg);
+		return;
+	}
+	*ex->fail = (struct rb_exec_fail){ .peer = st->peer, .timed_out = 1 };
+	snprintf(ex->fail->msg, sizeof(ex->fail->msg), "%s", msg);
 }
 
 /* timeout_ms <= 0 means the transport's bound (tp->timeout_ms), or
@@ -370,6 +381,9 @@ int rb_exec_run(struct rb_exec *ex, int64_t timeout_ms)
 			return rc;
 		rc = rb_tp_progress(ex->tp, EXEC_PROGRESS_NS);
 		if (rc) {
+			if (ex->fail && ex->blocked >= 0)
+				*ex->fail = (struct rb_exec_fail){
+					.peer = ex->sched->steps[ex->blocked].peer };
 			ex->running = 0;
 			ex->failed = 1;
 			return rc;

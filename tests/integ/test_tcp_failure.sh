@@ -34,7 +34,7 @@ start_run() {
 	mkdir -p "$RUN_DIR"
 	# timeout directly under $!, so that killing RUN_PID ends the job.
 	timeout -k 5 "$SC_RUN_TIMEOUT" "$SIMCLUSTER" mpiexec "$@" \
-		-genv RB_RC_DIR "$RUN_DIR" -ppn 1 -n 2 \
+		-genv RB_RC_DIR "$RUN_DIR" -ppn 1 -n "${NRANKS:-2}" \
 		"$SC_TMP/rankwrap" "$BIN/allreduce_bench" --transport tcp \
 		--net-if rail0 --no-plot -T $T \
 		--algo ring -b 64K -e 256M -f 2 -n 10 -w 1 --results "$RUN_DIR" \
@@ -100,8 +100,8 @@ rank_pid() {
 	done
 }
 
-if ! sc_up 2 1; then
-	tap_fail "simcluster up 2 x 1"
+if ! sc_up 3 1; then
+	tap_fail "simcluster up 3 x 1"
 	tap_done
 fi
 
@@ -166,6 +166,37 @@ if wait_rows 4; then
 	fi
 else
 	tap_fail "rail down: run started" "$(tail -5 "$RUN_LOG")"
+	kill "$RUN_PID" 2>/dev/null
+fi
+
+# 2b. The same on three nodes: a rank that waited for an innocent rank
+# (itself waiting for node2) must not blame it. Which rank waits for whom
+# depends on timing; what all ranks agree on does not.
+NRANKS=3 start_run linkdown3
+if wait_rows 4; then
+	rows=$(csv_rows "$RUN_DIR/allreduce-tcp-ring.csv")
+	"$SIMCLUSTER" link 2 0 down
+	finish_run "3 ranks, rail0 of node2 down" "$rows" "rank 2 .*node2.*rail0"
+	"$SIMCLUSTER" link 2 0 up
+	causes=$(grep -o 'root cause[^:]*: .*' "$RUN_LOG")
+	if grep -q '^\[node2:2\] error: my rail0 is down (operstate down' "$RUN_LOG" &&
+		grep -q '^\[node0:0\] error: root cause, agreed by all ranks: rank 2 (host node2): own link down$' "$RUN_LOG" &&
+		[ "$(grep -c 'error: my ' "$RUN_LOG")" -eq 1 ] &&
+		! echo "$causes" | grep -qv 'root cause[^:]*: rank 2 (host node2): own link down$'; then
+		tap_ok "3 ranks, rail0 of node2 down: rank 2 says so, every rank names it as the root cause"
+	else
+		tap_fail "3 ranks, rail0 of node2 down: agreed root cause" \
+			"$(grep error "$RUN_LOG" | head -6)"
+	fi
+	if ! grep -E 'error: timed out .*waiting for .* rank ([01]) ' "$RUN_LOG" |
+		grep -qv 'a secondary timeout, rank [01] is not the cause'; then
+		tap_ok "3 ranks, rail0 of node2 down: a wait for rank 0 or 1 is called secondary"
+	else
+		tap_fail "3 ranks, rail0 of node2 down: secondary timeouts" \
+			"$(grep error "$RUN_LOG" | head -6)"
+	fi
+else
+	tap_fail "3 ranks, rail down: run started" "$(tail -5 "$RUN_LOG")"
 	kill "$RUN_PID" 2>/dev/null
 fi
 
