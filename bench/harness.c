@@ -318,7 +318,6 @@ static void bench_free(struct bench *b)
  * exit code when it is already agreed by all ranks. */
 static int run(struct bench *b, int *code_p)
 {
-	struct rb_run_meta meta;
 	int rc;
 
 	rc = boot_peers(b);
@@ -345,7 +344,7 @@ static int run(struct bench *b, int *code_p)
 		return 0;
 	}
 	rc = name_run(b);
-	rc = rc ? RB_EXIT_RUNTIME : agree(b, open_report(b, &meta), "report open");
+	rc = rc ? RB_EXIT_RUNTIME : agree(b, open_report(b, &b->meta), "report open");
 	if (rc) {
 		*code_p = rc;
 		return 0;

@@ -43,6 +43,9 @@ struct bench {
 	double *times;			/* [iters] max over ranks, us */
 	double *times_avg;		/* [iters] mean over ranks, us */
 	int64_t *times_ns;		/* [iters] this rank's, then the sum */
+	/* What the report was opened with; it keeps a pointer, so this
+	 * lives as long as the report (its close after a failure too). */
+	struct rb_run_meta meta;
 	struct rb_report *report;
 	struct rb_warmup prime;		/* the priming before the first size */
 	struct rb_rank_info *infos;	/* rank 0: [nranks] */
