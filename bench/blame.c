@@ -14,8 +14,8 @@
 /* The agreed root cause in words, the same on every rank: the ranks whose
  * own link is down; else those that failed waiting for nobody; else the
  * ranks of the waiting cycles. */
-static void blame_summary(const struct bench *b, const struct rb_cause_rec *all,
-			  const int *role, char *buf, size_t len)
+static void blame_summary(const struct bench *b, const int *role, char *buf,
+			  size_t len)
 {
 	int want = RB_CAUSE_CYCLE;
 	size_t used = 0;
@@ -40,7 +40,6 @@ static void blame_summary(const struct bench *b, const struct rb_cause_rec *all,
 		if (shown > 4)
 			break;
 	}
-	(void)all;
 	if (used + 1 >= len)
 		return;
 	snprintf(buf + used, len - used, "%s",
@@ -113,7 +112,7 @@ void rb_bench_blame(struct bench *b)
 			rb_err("%s", b->fail.msg);
 		goto out;
 	}
-	blame_summary(b, all, role, summary, sizeof(summary));
+	blame_summary(b, role, summary, sizeof(summary));
 	blame_print(b, all, role, why, summary);
 	if (b->rank == 0)
 		rb_err("root cause, agreed by all ranks: %s", summary);

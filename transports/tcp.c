@@ -355,11 +355,13 @@ static void tcp_mark_ready(struct epoll_event *ev, int n)
  * 20.04) or the kernel answers ENOSYS (older kernels, valgrind), epoll_wait
  * with the wait rounded up to whole milliseconds, so that a deadline is
  * never cut short (docs/tcp.md). The glibc check is the one place this
- * build depends on the C library's version. */
+ * build depends on the C library's version; -DRB_TCP_NO_PWAIT2 builds as
+ * for an older one (tests/integ/test_tcp_valgrind.sh). */
 static int tcp_wait(struct tcp_tp *t, struct epoll_event *ev, int max,
 		    int64_t wait_ns)
 {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35) && \
+	!defined(RB_TCP_NO_PWAIT2)
 	if (!t->no_pwait2) {
 		struct timespec ts = { .tv_sec = wait_ns / 1000000000,
 				       .tv_nsec = wait_ns % 1000000000 };
