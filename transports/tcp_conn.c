@@ -355,10 +355,15 @@ static void tcp_out_done(struct tcp_tp *t, struct tcp_setup *su,
 static void tcp_reject(struct tcp_tp *t, struct tcp_setup *su, int fd,
 		       const struct sockaddr_in *src, const char *why)
 {
+	struct sockaddr_in dst = { 0 };
+	socklen_t dl = sizeof(dst);
 	char ips[INET_ADDRSTRLEN];
 	char here[INET_ADDRSTRLEN];
 	int i;
 
+	/* Where it came in: a rail listener or the loopback one. */
+	if (getsockname(fd, (struct sockaddr *)&dst, &dl))
+		dst.sin_addr = t->ip;
 	close(fd);
 	for (i = 0; i < su->nlogged; i++) {
 		if (su->logged[i].s_addr == src->sin_addr.s_addr)
@@ -369,10 +374,12 @@ static void tcp_reject(struct tcp_tp *t, struct tcp_setup *su, int fd,
 		return;
 	}
 	su->logged[su->nlogged++] = src->sin_addr;
-	rb_warn("tcp: rejected a connection from %s:%u to %s %s: %s",
+	rb_warn("tcp: rejected a connection from %s:%u to %s %s:%u: %s",
 		inet_ntop(AF_INET, &src->sin_addr, ips, sizeof(ips)),
-		ntohs(src->sin_port), t->ifname,
-		inet_ntop(AF_INET, &t->ip, here, sizeof(here)), why);
+		ntohs(src->sin_port),
+		ntohl(dst.sin_addr.s_addr) >> 24 == 127 ? "lo" : t->ifname,
+		inet_ntop(AF_INET, &dst.sin_addr, here, sizeof(here)),
+		ntohs(dst.sin_port), why);
 }
 
 static int tcp_accept_all(struct tcp_tp *t, struct tcp_setup *su, int lfd)

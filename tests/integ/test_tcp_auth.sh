@@ -81,8 +81,8 @@ else
 	tap_fail "strangers before the real peer: the run passes" "exit $rc" \
 		"$(grep -E 'error|Verdict|^ *[0-9]' "$log" | head -12)"
 fi
-n4=$(grep -c 'tcp: rejected a connection from 10\.200\.0\.4:[0-9]* to rail0 10\.200\.0\.3: ' "$log")
-n1=$(grep -c 'tcp: rejected a connection from 10\.200\.0\.1:20000 to rail0 10\.200\.0\.3: wrong job secret' "$log")
+n4=$(grep -c "tcp: rejected a connection from 10\.200\.0\.4:[0-9]* to rail0 10\.200\.0\.3:$PORT: " "$log")
+n1=$(grep -c "tcp: rejected a connection from 10\.200\.0\.1:20000 to rail0 10\.200\.0\.3:$PORT: wrong job secret" "$log")
 if [ "$n4" -eq 1 ] && [ "$n1" -eq 1 ]; then
 	tap_ok "strangers before the real peer: each source logged once with its address"
 else
