@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define RB_CAUSE_MAGIC 0x52424643u	/* "RBFC" */
-#define RB_CAUSE_MAX_MS 2000		/* bound of the exchange (with -T) */
+#define RB_CAUSE_MAX_MS 1000		/* bound of the exchange (with -T) */
 
 /* What one rank knows about its own failure; sent to all as bytes. */
 struct rb_cause_rec {
