@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/trust.h"
 #include "collectives/coll.h"
 
 extern char **environ;
@@ -67,7 +68,8 @@ static const struct csv_col {
 	{ "rankmax_p50_us", CSV_US }, { "rankmax_p99_us", CSV_US },
 	{ "rankavg_us", CSV_US }, { "rankavg_min_us", CSV_US },
 	{ "rankavg_max_us", CSV_US }, { "rankavg_p50_us", CSV_US },
-	{ "rankavg_p99_us", CSV_US },
+	{ "rankavg_p99_us", CSV_US }, { "iters", CSV_INT },
+	{ "ci95_lo_us", CSV_US }, { "ci95_hi_us", CSV_US }, { "ci_met", CSV_INT },
 };
 
 const char *rb_stat_name(enum rb_stat stat)
@@ -234,6 +236,11 @@ static void csv_field(json_t *rec, const struct csv_col *c, char *f, size_t len)
 {
 	json_t *v = json_object_get(rec, c->key);
 
+	/* null (no CI, no target) is an empty field, a boolean 1 or 0. */
+	if (json_is_null(v) || json_is_boolean(v)) {
+		snprintf(f, len, "%s", json_is_null(v) ? "" : json_is_true(v) ? "1" : "0");
+		return;
+	}
 	switch (c->fmt) {
 	case CSV_STR:
 		snprintf(f, len, "%s", json_string_value(v) ? json_string_value(v) : "");
@@ -431,6 +438,7 @@ static json_t *row_json(const struct rb_report *r, const struct rb_row *row,
 	json_object_set_new(rec, "warmup_stable", json_boolean(row->warmup.stable));
 	json_object_set_new(rec, "warmup_windows", json_integer(row->warmup.windows));
 	json_object_set_new(rec, "warmup_ms", json_real(row->warmup.ms));
+	rb_trust_row_json(rec, row, m);
 	return rec;
 }
 
@@ -572,6 +580,7 @@ int rb_report_close(struct rb_report *r, int exit_status)
 {
 	const struct rb_opts *o = r->m->opts;
 	double avg = r->nrows ? r->busbw_sum / r->nrows : 0;
+	json_t *trust;
 	int rc;
 
 	r->verdict = 0;
@@ -583,6 +592,7 @@ int rb_report_close(struct rb_report *r, int exit_status)
 	printf("# Avg bus bandwidth    : %.6g GB/s\n", avg);
 	printf("# Peak bus bandwidth   : %.6g GB/s\n", r->peak_busbw);
 	print_warmup(r);
+	trust = rb_trust_footer(r->records, r->m);
 	if (r->wrong)
 		r->verdict = RB_EXIT_VERDICT;
 	if (o->expect_gbps > 0) {
@@ -610,6 +620,9 @@ int rb_report_close(struct rb_report *r, int exit_status)
 				      exit_status, "warmup_min_iters", r->warm_min,
 				      "warmup_max_iters", r->warm_max,
 				      "warmup_unstable_rows", r->warm_unstable));
+	if (trust)
+		json_object_update(json_object_get(r->root, "summary"), trust);
+	json_decref(trust);
 	rc = flush_files(r);
 	if (!rc && r->base[0] && !o->no_plot && r->nrows)
 		run_plot(r);
