@@ -77,11 +77,6 @@ void rb_trust_row_json(json_t *rec, const struct rb_row *row,
 		100 * fmax(t->p50_us - t->ci_lo_us, t->ci_hi_us - t->p50_us) /
 		t->p50_us : 0;
 
-	json_object_set_new(rec, "iters", json_integer(t->iters));
-	json_object_set_new(rec, "ci95_lo_us", trust_real_or_null(t->has_ci, t->ci_lo_us));
-	json_object_set_new(rec, "ci95_hi_us", trust_real_or_null(t->has_ci, t->ci_hi_us));
-	json_object_set_new(rec, "ci_met", t->target_pct > 0 ?
-			    json_boolean(t->met) : json_null());
 	json_object_set_new(rec, "ci_halfwidth_pct", trust_real_or_null(t->has_ci, half));
 	json_object_set_new(rec, "ci_target_pct",
 			    trust_real_or_null(t->target_pct > 0, t->target_pct));

@@ -9,8 +9,10 @@
 
 #include "bench/bench.h"
 
-/* Adds row's iterations, CI, cost form and (--per-rank-times) straggler
- * and per-rank times to its record rec. */
+/* Adds to row's record rec (whose columns, report.c's, hold the iterations
+ * and the CI bounds) the CI's half-width and target, the timed phase's
+ * wall time, the cost form and (--per-rank-times) the straggler and the
+ * per-rank times. */
 void rb_trust_row_json(json_t *rec, const struct rb_row *row,
 		       const struct rb_run_meta *m);
 

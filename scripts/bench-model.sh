@@ -12,8 +12,9 @@
 #      scripts/rb-model, then measure them;
 #   4. print predicted, measured (median of T, the per-iteration maximum
 #      over ranks) and error, and whether every error is within GOAL.
-# Also prints the fitted beta against the cap and the CPU time the runs
-# used against the wall time (link-bound: beta near the cap, CPUs idle).
+# Also prints the fitted beta against the cap (link-bound: beta near the
+# cap) and the CPU time the runs used against the wall time (the ranks poll
+# while they wait, so the CPUs read busy even when the links are the limit).
 #
 # usage: scripts/bench-model.sh [-R RATE] [-n ITERS]
 #   -R RATE   tbf rate of every rail (default 200mbit)
