@@ -348,6 +348,12 @@ static json_t *meta_json(const struct rb_run_meta *m)
 	json_object_set_new(meta, "run_id", json_string(m->run_id));
 	json_object_set_new(meta, "started", json_string(started));
 	json_object_set_new(meta, "iters", json_integer(o->iters));
+	if (o->target_ci_pct > 0) {
+		json_object_set_new(meta, "target_ci_pct", json_real(o->target_ci_pct));
+		json_object_set_new(meta, "max_time_per_size_s",
+				    json_real(o->max_time_per_size_s));
+	}
+	json_object_set_new(meta, "per_rank_times", json_boolean(o->per_rank_times));
 	json_object_set_new(meta, "warmup", json_string(o->warmup_auto ? "auto" : "fixed"));
 	json_object_set_new(meta, "warmup_iters", json_integer(o->warmup_iters));
 	if (o->warmup_auto)
@@ -548,6 +554,10 @@ static void print_preamble(const struct rb_report *r)
 	       m->nnodes, m->nnodes == 1 ? "" : "s", rb_dtype_name(o->dtype),
 	       redop_col(r), o->iters, warm, o->check ? "on" : "off",
 	       o->timeout_ms / 1000);
+	if (o->target_ci_pct > 0)
+		printf("# iterations: per size until the 95 %% CI of the median is within +-%g %%, at least %d, at most %g s (--target-ci, --max-time-per-size)\n",
+		       o->target_ci_pct, RB_MAX(o->iters, RB_CI_MIN_ITERS),
+		       o->max_time_per_size_s);
 	printf("# time: mean over the timed iterations of the per-iteration %s "
 	       "(--stat %s); algbw and busbw from it\n",
 	       o->stat == RB_STAT_AVG ? "mean over ranks" : "maximum over ranks",

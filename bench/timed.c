@@ -79,13 +79,14 @@ static int timed_batch(int (*iter)(void *, int64_t *), void *ctx,
 }
 
 /* The next batch: grow the sample by half, at least a warm-up window's
- * worth, and no further than the time left allows (at least one). */
-static int timed_next(int n, double p50_us, double ms_left)
+ * worth, and no further than the time left allows at the last batch's
+ * wall time per iteration (barrier and exchange included; at least one). */
+static int timed_next(int n, double p50_us, double iter_us, double ms_left)
 {
 	double k = RB_MAX(n / 2, rb_warmup_window(p50_us));
 
-	if (p50_us > 0 && k > ms_left * 1e3 / p50_us + 1)
-		k = ms_left * 1e3 / p50_us + 1;
+	if (iter_us > 0 && k > ms_left * 1e3 / iter_us + 1)
+		k = ms_left * 1e3 / iter_us + 1;
 	if (k > RB_CI_MAX_ITERS - n)
 		k = RB_CI_MAX_ITERS - n;
 	return k < 1 ? 1 : (int)k;
@@ -100,6 +101,8 @@ static int timed_target(const struct rb_opts *o, const struct rb_boot_ops *bops,
 	double max_ms = o->max_time_per_size_s * 1e3;
 	uint64_t t0 = rb_time_ns();
 	int k = RB_MAX(o->iters, RB_CI_MIN_ITERS);
+	double prev_ms = 0;
+	double iter_us;
 	int n = 0;
 	int rc;
 
@@ -116,12 +119,15 @@ static int timed_target(const struct rb_opts *o, const struct rb_boot_ops *bops,
 		if (rc)
 			return rc;
 		t->ms = s->max_us[n + k];
+		iter_us = RB_MAX(t->ms - prev_ms, 0) * 1e3 / k;
+		prev_ms = t->ms;
 		n += k;
 		t->batches++;
 		timed_ci(s, n, t);
 		if (t->met || t->ms >= max_ms || n >= RB_CI_MAX_ITERS)
 			break;
-		k = timed_next(n, t->p50_us, max_ms - t->ms);
+		k = timed_next(n, t->p50_us, RB_MAX(iter_us, t->p50_us),
+			       max_ms - t->ms);
 	}
 	t->iters = n;
 	return 0;
