@@ -105,6 +105,7 @@ static void trust_ci_footer(json_t *records, const struct rb_opts *o,
 	int imax = 0;
 	int met = 0;
 	int rows = 0;
+	int nci = 0;
 	size_t i;
 	json_t *rec;
 
@@ -117,6 +118,7 @@ static void trust_ci_footer(json_t *records, const struct rb_opts *o,
 		imin = RB_MIN(imin, n);
 		imax = RB_MAX(imax, n);
 		if (json_is_number(h)) {
+			nci++;
 			lo = fmin(lo, json_number_value(h));
 			hi = fmax(hi, json_number_value(h));
 		}
@@ -130,7 +132,7 @@ static void trust_ci_footer(json_t *records, const struct rb_opts *o,
 		json_object_set_new(sum, "ci_target_pct", json_real(o->target_ci_pct));
 		json_object_set_new(sum, "ci_met_rows", json_integer(met));
 		json_object_set_new(sum, "ci_unconverged_rows", json_integer(rows - met));
-	} else if (hi > 0 || lo == 0) {
+	} else if (nci) {
 		printf("# Confidence           : 95 %% CI of the median within +-%.3g..%.3g %% over the rows (fixed -n %d; --target-ci to drive it)\n",
 		       lo, hi, o->iters);
 	} else {
