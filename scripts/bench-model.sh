@@ -7,7 +7,8 @@
 #   1. fit the intra-node link from a one-node shm all-reduce (ring);
 #   2. fit the inter-node link from 2-node all-reduce runs: ring over tcp
 #      (rail-blind: its node-crossing hops change rails through the spine)
-#      and hier over shm+tcp, 1-64 MiB;
+#      and hier over shm+tcp, 4-64 MiB (link-bound sizes: below, the
+#      load of this shared machine, not the link, decides the times);
 #   3. predict 3- and 4-node ring and hier all-reduce at 16-64 MiB with
 #      scripts/rb-model, then measure them;
 #   4. print predicted, measured (median of T, the per-iteration maximum
@@ -89,8 +90,8 @@ timeout -k 5 "$TIMEOUT" mpiexec -n $PPN "$BUILD/bin/allreduce_bench" --transport
 	--no-plot >"$TMP/intra.log" 2>&1 || { echo "bench-model: intra-node run failed" >&2; exit 3; }
 grep '^# Fit  ' "$TMP/intra.log" | sed "s/^# Fit  */# intra fit/"
 # 2. Fits from 2 nodes; 3. the runs to predict.
-run ring2 2 ring tcp 1M 64M || exit 3
-run hier2 2 hier shm+tcp 1M 64M || exit 3
+run ring2 2 ring tcp 4M 64M || exit 3
+run hier2 2 hier shm+tcp 4M 64M || exit 3
 for nn in 3 4; do
 	run ring$nn $nn ring tcp 16M 64M
 	run hier$nn $nn hier shm+tcp 16M 64M
