@@ -40,9 +40,7 @@ struct bench {
 	struct rb_exec *barrier_ex;
 	uint64_t *counts;		/* table counts of the sweep */
 	int ncounts;
-	double *times;			/* [iters] max over ranks, us */
-	double *times_avg;		/* [iters] mean over ranks, us */
-	int64_t *times_ns;		/* [iters] this rank's, then the sum */
+	struct rb_series series;	/* the current row's iteration times */
 	/* What the report was opened with; it keeps a pointer, so this
 	 * lives as long as the report (its close after a failure too). */
 	struct rb_run_meta meta;

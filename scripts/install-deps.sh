@@ -12,7 +12,7 @@ libhwloc-dev hwloc
 libjansson-dev
 libcmocka-dev
 libibverbs-dev rdma-core ibverbs-providers ibverbs-utils perftest
-gnuplot-nox
+gnuplot-nox python3
 iproute2 iperf3 jq procps psmisc time valgrind
 qemu-system-x86 busybox-static cpio xz-utils zstd"
 
