@@ -1,0 +1,345 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Loading railbench results files (docs/results.md, docs/qualify.md,
+docs/topo.md). The JSON is the one source of truth; fields this code does
+not know are kept and shown where sensible, never an error."""
+import csv
+import json
+import math
+import os
+
+
+class InputError(Exception):
+    """Bad input: the message is one line naming the problem (exit 2)."""
+
+
+RESULTS = "railbench-results"
+P2P = "railbench-p2p"
+
+
+def _num(v):
+    """v as a finite float, or None."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def salvage(text):
+    """The parts of a truncated results JSON that parse: meta and every
+    complete record before the cut (the C writer puts them in this order).
+    Returns a document, or None when not even meta is there."""
+    dec = json.JSONDecoder()
+    doc = {}
+    for key in ("format", "version"):
+        i = text.find('"%s":' % key)
+        if i >= 0:
+            try:
+                doc[key], _ = dec.raw_decode(text, i + len(key) + 3)
+            except ValueError:
+                pass
+    i = text.find('"meta":')
+    if i < 0:
+        return None
+    try:
+        doc["meta"], _ = dec.raw_decode(text, _skip_ws(text, i + 7))
+    except ValueError:
+        return None
+    recs = []
+    i = text.find('"records":')
+    if i >= 0:
+        j = _skip_ws(text, i + 10)
+        if text.startswith("[", j):
+            j += 1
+            while True:
+                j = _skip_ws(text, j)
+                if text.startswith(",", j):
+                    j = _skip_ws(text, j + 1)
+                try:
+                    rec, j = dec.raw_decode(text, j)
+                except ValueError:
+                    break
+                if not isinstance(rec, dict):
+                    break
+                recs.append(rec)
+    doc["records"] = recs
+    return doc
+
+
+def _skip_ws(text, i):
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+class Run:
+    """One results file of a benchmark run (railbench-results)."""
+
+    def __init__(self, path, doc, truncated=False):
+        self.path = path
+        self.doc = doc
+        self.meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+        self.records = [r for r in doc.get("records", []) if isinstance(r, dict)]
+        s = doc.get("summary")
+        self.summary = s if isinstance(s, dict) else {}
+        self.truncated = truncated
+
+    # Identity and settings.
+    def get(self, key, default=None):
+        v = self.meta.get(key, default)
+        return default if v is None else v
+
+    @property
+    def collective(self):
+        return str(self.get("collective", "?"))
+
+    @property
+    def transport(self):
+        return str(self.get("transport", "?"))
+
+    @property
+    def algo(self):
+        return str(self.get("algo", "?"))
+
+    @property
+    def label(self):
+        return "%s %s" % (self.transport, self.collective)
+
+    @property
+    def complete(self):
+        return not self.truncated and self.summary.get("complete") is True
+
+    @property
+    def reason(self):
+        """Why the run is incomplete, in words, or ''."""
+        if self.truncated:
+            return "the results file is truncated (the run was interrupted while writing it)"
+        if self.complete:
+            return ""
+        for src in (self.summary.get("failure"), self.summary):
+            why = src.get("reason") if isinstance(src, dict) else None
+            if isinstance(why, str) and why:
+                return why
+        st = self.summary.get("exit_status")
+        if isinstance(st, int) and st:
+            return "the run ended with exit status %d" % st
+        return "the run did not finish (no final summary)"
+
+    def rows(self, placement="out-of-place"):
+        """Records of one placement with numeric size, sorted by size."""
+        out = [r for r in self.records
+               if r.get("placement") == placement and _num(r.get("size_bytes")) is not None]
+        return sorted(out, key=lambda r: r["size_bytes"])
+
+    def wrong_total(self):
+        w = [r.get("wrong") for r in self.records if isinstance(r.get("wrong"), int)]
+        pos = [x for x in w if x > 0]
+        if pos:
+            return sum(pos)
+        return 0 if any(x == 0 for x in w) else -1
+
+    def peak(self):
+        """(busbw GB/s, size) of the best out-of-place row, or (None, None)."""
+        best = None
+        for r in self.records:
+            b = _num(r.get("busbw_gbps"))
+            if b is not None and (best is None or b > best[0]):
+                best = (b, r.get("size_bytes"))
+        return best if best else (None, None)
+
+    def line_rate_gbps(self):
+        """The smallest known NIC line rate of the ranks, GB/s (bytes), or
+        None: the ceiling of a rail-bound collective's busbw."""
+        rates = []
+        for rk in self.meta.get("ranks") or []:
+            pl = rk.get("placement") if isinstance(rk, dict) else None
+            if isinstance(pl, dict):
+                g = _num(pl.get("nic_gbps"))
+                if g and g > 0:
+                    rates.append(g / 8.0)
+        return min(rates) if rates else None
+
+    def target_gbps(self):
+        return _num(self.meta.get("expect_busbw_gbps"))
+
+    def verdict(self):
+        """('PASS' | 'FAIL' | 'WARN' | 'INCOMPLETE', reason)."""
+        v = self.summary.get("verdict")
+        wrong = self.wrong_total()
+        if not self.complete:
+            return "INCOMPLETE", self.reason
+        if isinstance(v, str) and v.split(" ")[0].upper() in ("PASS", "FAIL", "WARN"):
+            return v.split(" ")[0].upper(), v
+        if wrong > 0:
+            return "FAIL", "%d values received wrong" % wrong
+        if self.summary.get("pass") is False:
+            st = self.summary.get("exit_status")
+            return "FAIL", ("exit status %s" % st) if st is not None else "the run failed"
+        tgt = self.target_gbps()
+        peak, _ = self.peak()
+        if tgt and peak is not None and peak < tgt:
+            return "FAIL", "peak busbw below the target"
+        if wrong < 0:
+            return "PASS", "data not checked (-c 0)"
+        return "PASS", "data correct"
+
+
+class Qual:
+    """A qualification file (railbench-p2p, docs/qualify.md)."""
+
+    def __init__(self, path, doc, truncated=False):
+        self.path = path
+        self.doc = doc
+        self.meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+        self.records = [r for r in doc.get("records", []) if isinstance(r, dict)]
+        s = doc.get("summary")
+        self.summary = s if isinstance(s, dict) else {}
+        v = doc.get("verdict")
+        self.verdict = v if isinstance(v, dict) else {}
+        self.truncated = truncated
+
+    @property
+    def complete(self):
+        return not self.truncated and self.summary.get("complete") is True
+
+    def culprits(self):
+        c = self.verdict.get("culprits")
+        return [x for x in c if isinstance(x, dict)] if isinstance(c, list) else []
+
+    def heatmaps(self):
+        """Per rail: (rail, hosts, matrix[src][dst] judged GB/s or None,
+        slow set of (src, dst)); inter-node, uni, largest size."""
+        inter = [r for r in self.records if r.get("kind") == "inter"
+                 and r.get("direction", "uni") == "uni"
+                 and _num(r.get("size_bytes")) is not None]
+        if not inter:
+            return []
+        top = max(r["size_bytes"] for r in inter)
+        out = []
+        rails = sorted({r.get("rail") for r in inter if isinstance(r.get("rail"), int)})
+        for rail in rails:
+            rows = [r for r in inter if r.get("rail") == rail and r["size_bytes"] == top]
+            hosts = sorted({str(r.get("src_host")) for r in rows} |
+                           {str(r.get("dst_host")) for r in rows})
+            m = {h: {g: None for g in hosts} for h in hosts}
+            slow = set()
+            for r in rows:
+                s, d = str(r.get("src_host")), str(r.get("dst_host"))
+                m[s][d] = _num(r.get("judged_gbps"))
+                if r.get("slow") is True:
+                    slow.add((s, d))
+            out.append((rail, hosts, m, slow, top))
+        return out
+
+
+def _read_json(path):
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(256 << 20)
+    except OSError as e:
+        raise InputError("%s: cannot read: %s" % (path, e.strerror or e))
+    text = raw.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise InputError("%s: empty file" % path)
+    try:
+        return json.loads(text), False
+    except ValueError:
+        doc = salvage(text)
+        if doc is None or doc.get("format") not in (RESULTS, P2P):
+            raise InputError("%s: not railbench results JSON (does not parse)" % path)
+        return doc, True
+
+
+def load_file(path):
+    """A Run or a Qual from one JSON file; InputError otherwise."""
+    doc, truncated = _read_json(path)
+    if not isinstance(doc, dict) or doc.get("format") not in (RESULTS, P2P):
+        raise InputError("%s: not railbench results JSON (no \"format\": \"%s\")"
+                         % (path, RESULTS))
+    if not isinstance(doc.get("meta"), dict):
+        raise InputError("%s: railbench JSON without its \"meta\" object" % path)
+    if doc["format"] == P2P:
+        return Qual(path, doc, truncated)
+    return Run(path, doc, truncated)
+
+
+def load_dir(path):
+    """The runs, qualifications and topology maps of one results directory
+    (or one file). Raises InputError when there is nothing to report."""
+    if not os.path.exists(path):
+        raise InputError("%s: no such file or directory" % path)
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if n.endswith(".json"))
+        files = [os.path.join(path, n) for n in names]
+    else:
+        files = [path]
+    runs, quals, topos, skipped = [], [], [], []
+    for f in files:
+        if not os.path.isfile(f):
+            continue
+        try:
+            obj = load_file(f)
+        except InputError as e:
+            topo = _maybe_topo(f)
+            if topo is not None:
+                topos.append((f, topo))
+            elif os.path.isdir(path):
+                skipped.append(str(e))
+                continue
+            else:
+                raise
+            continue
+        (quals if isinstance(obj, Qual) else runs).append(obj)
+    if not runs and not quals:
+        if skipped:
+            raise InputError(skipped[0])
+        raise InputError("%s: no railbench results JSON found" % path)
+    return runs, quals, topos
+
+
+def _maybe_topo(path):
+    """A topo_map --json document (docs/topo.md), or None."""
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read(64 << 20).decode("utf-8", errors="replace"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("rails"), list) and "nics" in doc:
+        return doc
+    return None
+
+
+def load_csv(path):
+    """A Run from a results CSV, read by the header's column names."""
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise InputError("%s: cannot read: %s" % (path, e.strerror or e))
+    need = ("collective", "transport", "placement", "size_bytes", "time_us", "busbw_gbps")
+    if not rows or any(k not in rows[0] for k in need):
+        raise InputError("%s: not a railbench results CSV (no %s column)"
+                         % (path, "/".join(need)))
+    recs = []
+    for i, r in enumerate(rows, 2):
+        rec = dict(r)
+        for k, v in r.items():
+            if k is None or v is None:
+                raise InputError("%s:%d: expected %d fields" % (path, i, len(rows[0])))
+            if k in ("nranks", "size_bytes", "count", "wrong", "warmup_iters"):
+                try:
+                    rec[k] = int(v)
+                except ValueError:
+                    raise InputError("%s:%d: %s \"%s\" is not an integer" % (path, i, k, v))
+            elif k.endswith("_us") or k.endswith("_gbps"):
+                try:
+                    rec[k] = float(v)
+                except ValueError:
+                    raise InputError("%s:%d: %s \"%s\" is not a number" % (path, i, k, v))
+                if not math.isfinite(rec[k]) or rec[k] < 0:
+                    raise InputError("%s:%d: %s \"%s\" is not a non-negative number"
+                                     % (path, i, k, v))
+        recs.append(rec)
+    first = recs[0]
+    meta = {k: first.get(k) for k in ("collective", "transport", "algo", "nranks", "dtype")}
+    return Run(path, {"format": RESULTS, "meta": meta, "records": recs,
+                      "summary": {"complete": True}})
