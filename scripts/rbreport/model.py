@@ -189,10 +189,11 @@ def qual_block(q):
 def repro(r):
     m = r.meta
     keys = ("run_id", "started", "command_line", "version", "git", "build", "kernel",
-            "mpi_library", "hwloc", "jansson", "dtype", "redop", "iters", "warmup", "stat",
-            "check", "timeout_s")
+            "mpi_library", "hwloc", "jansson", "benchmark", "transport", "dtype", "redop",
+            "iters", "warmup", "stat", "check", "timeout_s")
+    known = KNOWN_META | set(keys) | {"ranks"}
     return {"file": r.path, "items": [(k, m.get(k)) for k in keys if m.get(k) is not None],
-            "extra": extras(m, KNOWN_META | set(keys))}
+            "extra": extras(m, known)}
 
 
 def overall(verdicts):
@@ -262,5 +263,5 @@ def build(runs, quals, topos, title):
         "topos": [{"file": f, "host": t.get("host"), "summary": t.get("summary"),
                    "rails": [x for x in t.get("rails") or [] if isinstance(x, dict)]}
                   for f, t in topos],
-        "repro": [repro(r) for r in runs], "incomplete": incomplete,
+        "repro": [repro(r) for r in runs + quals], "incomplete": incomplete,
     }

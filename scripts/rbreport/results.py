@@ -34,7 +34,7 @@ def salvage(text):
         i = text.find('"%s":' % key)
         if i >= 0:
             try:
-                doc[key], _ = dec.raw_decode(text, i + len(key) + 3)
+                doc[key], _ = dec.raw_decode(text, _skip_ws(text, i + len(key) + 3))
             except ValueError:
                 pass
     i = text.find('"meta":')
@@ -308,36 +308,76 @@ def _maybe_topo(path):
     return None
 
 
+CSV_NEED = ("collective", "transport", "algo", "nranks", "placement", "size_bytes",
+            "count", "time_us", "busbw_gbps", "wrong")
+CSV_INT = ("nranks", "size_bytes", "count", "wrong", "warmup_iters")
+
+
+def _csv_row(path, line, names, fields):
+    """One CSV data row as a record, validated (docs/results.md)."""
+    def bad(msg):
+        raise InputError("%s:%d: %s" % (path, line, msg))
+    if len(fields) != len(names):
+        bad("expected %d fields, found %d" % (len(names), len(fields)))
+    rec = dict(zip(names, fields))
+    if rec["collective"] not in ("allreduce", "allgather", "alltoall"):
+        bad('unknown collective "%s"' % rec["collective"])
+    if not rec["transport"] or not all(c.isalnum() or c in "_.+-" for c in rec["transport"]):
+        bad('bad transport "%s"' % rec["transport"])
+    if rec["placement"] not in ("out-of-place", "in-place"):
+        bad('placement "%s" is neither out-of-place nor in-place' % rec["placement"])
+    if "stat" in rec and rec["stat"] not in ("max", "avg"):
+        bad('stat "%s" is neither max nor avg' % rec["stat"])
+    for k in CSV_INT:
+        if k in rec:
+            try:
+                rec[k] = int(rec[k])
+            except ValueError:
+                bad('%s "%s" is not an integer' % (k, rec[k]))
+            low = {"nranks": 1, "wrong": -1}.get(k, 0)
+            if rec[k] < low:
+                bad('%s "%s" is below %d' % (k, rec[k], low))
+    for f, k in enumerate(names, 1):
+        if k.endswith("_us") or k.endswith("_gbps"):
+            try:
+                v = float(rec[k])
+            except ValueError:
+                v = -1.0
+            if not math.isfinite(v) or v < 0:
+                bad('field %d (%s "%s") is not a non-negative number' % (f, k, rec[k]))
+            rec[k] = v
+    return rec
+
+
 def load_csv(path):
-    """A Run from a results CSV, read by the header's column names."""
+    """A Run from a results CSV, read by the header's column names (an
+    earlier format with fewer columns is read too)."""
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            rows = list(csv.DictReader(f))
+            table = list(csv.reader(f))
     except OSError as e:
         raise InputError("%s: cannot read: %s" % (path, e.strerror or e))
-    need = ("collective", "transport", "placement", "size_bytes", "time_us", "busbw_gbps")
-    if not rows or any(k not in rows[0] for k in need):
-        raise InputError("%s: not a railbench results CSV (no %s column)"
-                         % (path, "/".join(need)))
-    recs = []
-    for i, r in enumerate(rows, 2):
-        rec = dict(r)
-        for k, v in r.items():
-            if k is None or v is None:
-                raise InputError("%s:%d: expected %d fields" % (path, i, len(rows[0])))
-            if k in ("nranks", "size_bytes", "count", "wrong", "warmup_iters"):
-                try:
-                    rec[k] = int(v)
-                except ValueError:
-                    raise InputError("%s:%d: %s \"%s\" is not an integer" % (path, i, k, v))
-            elif k.endswith("_us") or k.endswith("_gbps"):
-                try:
-                    rec[k] = float(v)
-                except ValueError:
-                    raise InputError("%s:%d: %s \"%s\" is not a number" % (path, i, k, v))
-                if not math.isfinite(rec[k]) or rec[k] < 0:
-                    raise InputError("%s:%d: %s \"%s\" is not a non-negative number"
-                                     % (path, i, k, v))
+    if not table:
+        raise InputError("%s: empty file" % path)
+    names = table[0]
+    miss = [k for k in CSV_NEED if k not in names]
+    if miss:
+        raise InputError("%s:1: not a railbench results CSV (the header has no column %s, "
+                         "docs/results.md)" % (path, ", ".join(miss)))
+    if len(table) < 2:
+        raise InputError("%s: no data rows after the header" % path)
+    recs, seen = [], set()
+    for line, fields in enumerate(table[1:], 2):
+        rec = _csv_row(path, line, names, fields)
+        first = recs[0] if recs else rec
+        if any(rec[k] != first[k] for k in ("collective", "transport", "algo", "nranks")):
+            raise InputError("%s:%d: collective, transport, algo and nranks must be the same "
+                             "on every row" % (path, line))
+        key = (rec["placement"], rec["size_bytes"])
+        if key in seen:
+            raise InputError("%s:%d: second row for size %d %s"
+                             % (path, line, rec["size_bytes"], rec["placement"]))
+        seen.add(key)
         recs.append(rec)
     first = recs[0]
     meta = {k: first.get(k) for k in ("collective", "transport", "algo", "nranks", "dtype")}

@@ -89,6 +89,7 @@ class Cdp:
     def call(self, method, **params):
         self.n += 1
         me = self.n
+        self.ws.settimeout(60)
         self.ws.send(json.dumps({"id": me, "method": method, "params": params}))
         while True:
             msg = json.loads(self.ws.recv())
