@@ -58,6 +58,7 @@ def differences(a, b):
 
 def side_label(i, path, runs):
     ids = sorted({str(r.get("run_id", "?")) for r in runs})
+    path = gp.clean_text(path)
     return {"letter": chr(ord("A") + i), "path": path, "run_ids": ids,
             "name": os.path.basename(os.path.normpath(path)) or path}
 

@@ -29,9 +29,11 @@ class PlotError(Exception):
 
 def clean_text(s):
     """s without control characters (C0, DEL, C1, line and paragraph
-    separators): each becomes U+FFFD."""
+    separators) and lone surrogates (undecodable file names): each becomes
+    U+FFFD."""
+    s = str(s).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return "".join(REPLACEMENT if (ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029")
-                   else c for c in str(s))
+                   else c for c in s)
 
 
 def gp_str(s):
@@ -51,11 +53,13 @@ def _write_dat(path, points):
             f.write(" ".join("%.10g" % v for v in p) + "\n")
 
 
-def draw(series, refs, title_busbw, title_time, formats, gnuplot="gnuplot"):
+def draw(series, refs, title_busbw, title_time, formats, gnuplot=None):
     """Draws the busbw and time charts. series: dicts {label, group,
     inplace, points [(size, time_us, busbw_gbps)]}; refs: dicts {chart
     ('busbw'|'time'), label, points [(size, y)]}. Returns
-    {(chart, fmt): bytes}. Raises PlotError."""
+    {(chart, fmt): bytes}. Raises PlotError. gnuplot: the program
+    (default $GNUPLOT, else gnuplot)."""
+    gnuplot = gnuplot or os.environ.get("GNUPLOT") or "gnuplot"
     if shutil.which(gnuplot) is None:
         raise PlotError("gnuplot not found ('%s'); install gnuplot-nox "
                         "(scripts/install-deps.sh)" % gnuplot, 2)

@@ -260,7 +260,7 @@ def build(runs, quals, topos, title):
         "fabric": fabric(runs, quals), "peaks": peaks, "sections": sections,
         "quals": qblocks, "culprits": [c for b in qblocks for c in b["culprits"]],
         "rails": rail_map(runs), "findings": list(dict.fromkeys(findings)),
-        "topos": [{"file": f, "host": t.get("host"), "summary": t.get("summary"),
+        "topos": [{"file": gp.clean_text(f), "host": t.get("host"), "summary": t.get("summary"),
                    "rails": [x for x in t.get("rails") or [] if isinstance(x, dict)]}
                   for f, t in topos],
         "repro": [repro(r) for r in runs + quals], "incomplete": incomplete,

@@ -2,6 +2,7 @@
 """HTML through Jinja2 (autoescape on), PDF through headless Chromium."""
 import datetime
 import os
+import pathlib
 import shutil
 import subprocess
 import tempfile
@@ -52,7 +53,7 @@ def pdf(html_path, pdf_path, timeout=180):
     try:
         cmd = [exe] + chromium_args(os.path.join(tmp, "profile")) + [
             "--no-pdf-header-footer", "--print-to-pdf=" + out,
-            "file://" + os.path.abspath(html_path)]
+            pathlib.Path(os.path.abspath(html_path)).as_uri()]
         try:
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, timeout=timeout)

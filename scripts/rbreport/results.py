@@ -24,6 +24,25 @@ def _num(v):
     return v if math.isfinite(v) else None
 
 
+def _scrub_str(s):
+    """s with lone surrogates and control characters (but tab and newline)
+    replaced by U+FFFD, so that it can be written as UTF-8 and shown."""
+    s = s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return "".join("\ufffd" if (ord(c) < 32 and c not in "\t\n") or 127 <= ord(c) < 160
+                   else c for c in s)
+
+
+def scrub(v):
+    """A decoded JSON value with every string (keys too) scrubbed."""
+    if isinstance(v, str):
+        return _scrub_str(v)
+    if isinstance(v, list):
+        return [scrub(x) for x in v]
+    if isinstance(v, dict):
+        return {_scrub_str(k): scrub(x) for k, x in v.items()}
+    return v
+
+
 def salvage(text):
     """The parts of a truncated results JSON that parse: meta and every
     complete record before the cut (the C writer puts them in this order).
@@ -75,7 +94,7 @@ class Run:
     """One results file of a benchmark run (railbench-results)."""
 
     def __init__(self, path, doc, truncated=False):
-        self.path = path
+        self.path = _scrub_str(path)
         self.doc = doc
         self.meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
         self.records = [r for r in doc.get("records", []) if isinstance(r, dict)]
@@ -187,7 +206,7 @@ class Qual:
     """A qualification file (railbench-p2p, docs/qualify.md)."""
 
     def __init__(self, path, doc, truncated=False):
-        self.path = path
+        self.path = _scrub_str(path)
         self.doc = doc
         self.meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
         self.records = [r for r in doc.get("records", []) if isinstance(r, dict)]
@@ -241,12 +260,12 @@ def _read_json(path):
     if not text.strip():
         raise InputError("%s: empty file" % path)
     try:
-        return json.loads(text), False
-    except ValueError:
+        return scrub(json.loads(text)), False
+    except (ValueError, RecursionError):
         doc = salvage(text)
         if doc is None or doc.get("format") not in (RESULTS, P2P):
             raise InputError("%s: not railbench results JSON (does not parse)" % path)
-        return doc, True
+        return scrub(doc), True
 
 
 def load_file(path):
@@ -300,8 +319,8 @@ def _maybe_topo(path):
     """A topo_map --json document (docs/topo.md), or None."""
     try:
         with open(path, "rb") as f:
-            doc = json.loads(f.read(64 << 20).decode("utf-8", errors="replace"))
-    except (OSError, ValueError):
+            doc = scrub(json.loads(f.read(64 << 20).decode("utf-8", errors="replace")))
+    except (OSError, ValueError, RecursionError):
         return None
     if isinstance(doc, dict) and isinstance(doc.get("rails"), list) and "nics" in doc:
         return doc

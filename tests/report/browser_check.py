@@ -12,8 +12,10 @@ attributes in the DOM, each chart's drawn size and marks, the verdict, the
 peak figures per results file, the incomplete banner, heat maps and
 comparison counts. Judges nothing itself. Exit 0 facts written, 2 usage,
 3 the browser could not be driven (one line on stderr)."""
+import base64
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -173,7 +175,7 @@ def main():
         cdp.call("Log.enable")
         cdp.call("Page.enable")
         cdp.events.clear()
-        cdp.call("Page.navigate", url="file://" + os.path.abspath(page))
+        cdp.call("Page.navigate", url=pathlib.Path(os.path.abspath(page)).as_uri())
         if not cdp.wait_event("Page.loadEventFired", 60):
             fail("the page did not finish loading within 60 s")
         cdp.drain(1.0)
@@ -185,9 +187,13 @@ def main():
             h = min(int(m.get("cssContentSize", m.get("contentSize"))["height"]) + 1, 16000)
             cdp.call("Emulation.setDeviceMetricsOverride", width=1280, height=h,
                      deviceScaleFactor=1, mobile=False)
-            import base64
             data = cdp.call("Page.captureScreenshot", format="png")["data"]
             with open(shot, "wb") as f:
+                f.write(base64.b64decode(data))
+            # The first screen alone too, readable without zooming.
+            data = cdp.call("Page.captureScreenshot", format="png", clip={
+                "x": 0, "y": 0, "width": 1280, "height": min(h, 1400), "scale": 1})["data"]
+            with open(os.path.splitext(shot)[0] + "-top.png", "wb") as f:
                 f.write(base64.b64decode(data))
         with open(facts_path, "w") as f:
             json.dump(facts, f, indent=1)
