@@ -81,14 +81,14 @@ def run_table(r):
 
 
 def peak_row(r):
-    peak, at = r.peak()
+    peak, at, where = r.peak()
     lr = r.line_rate_gbps()
     tgt = r.target_gbps()
     ref = lr or tgt
     return {
         "collective": gp.pretty_coll(r.collective), "transport": r.transport, "algo": r.algo,
         "nranks": r.get("nranks", "?"), "peak": fmt(peak), "peak_raw": peak,
-        "at": size_text(at), "line": fmt(lr) if lr else "unknown",
+        "at": size_text(at) + (" (%s)" % where if where else ""), "line": fmt(lr) if lr else "unknown",
         "target": fmt(tgt) if tgt else "none",
         "pct": ("%.1f %%" % (100.0 * peak / ref)) if ref and peak is not None else "-",
         "verdict": r.verdict()[0], "why": r.verdict()[1], "file": r.path,
@@ -238,7 +238,8 @@ def build(runs, quals, topos, title):
                            "rows": rows, "complete": r.complete, "reason": r.reason,
                            "summary_extra": extras(r.summary, KNOWN_SUMMARY)})
         sections.append({"id": "coll-%s" % len(sections), "name": gp.pretty_coll(c),
-                         "charts": chart_block(rs, "c%d" % len(sections)), "tables": tables})
+                         "charts": chart_block(rs, "c%d" % len(sections), inplace=True),
+                         "tables": tables})
     qblocks = [qual_block(q) for q in quals]
     peaks = [peak_row(r) for r in runs]
     verdicts = [p["verdict"] for p in peaks] + [b["verdict"] for b in qblocks]

@@ -157,13 +157,14 @@ class Run:
         return 0 if any(x == 0 for x in w) else -1
 
     def peak(self):
-        """(busbw GB/s, size) of the best out-of-place row, or (None, None)."""
+        """(busbw GB/s, size, placement) of the best row of either
+        placement, as the run's footer and summary count it, or Nones."""
         best = None
         for r in self.records:
             b = _num(r.get("busbw_gbps"))
             if b is not None and (best is None or b > best[0]):
-                best = (b, r.get("size_bytes"))
-        return best if best else (None, None)
+                best = (b, r.get("size_bytes"), r.get("placement"))
+        return best if best else (None, None, None)
 
     def line_rate_gbps(self):
         """The smallest known NIC line rate of the ranks, GB/s (bytes), or
@@ -194,7 +195,7 @@ class Run:
             st = self.summary.get("exit_status")
             return "FAIL", ("exit status %s" % st) if st is not None else "the run failed"
         tgt = self.target_gbps()
-        peak, _ = self.peak()
+        peak = self.peak()[0]
         if tgt and peak is not None and peak < tgt:
             return "FAIL", "peak busbw below the target"
         if wrong < 0:

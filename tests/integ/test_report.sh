@@ -64,13 +64,14 @@ tap_check "no console error, no script, no event handler, no image" facts_clean 
 ncoll=$(jq -s '[.[].meta.collective] | unique | length' "${jsons[@]}")
 tap_check "every chart present and drawn: 2 per collective ($ncoll collectives)" \
 	charts_drawn "$f" $((2 * ncoll))
-# Curves: one per run of the chart's collective.
-want=$(jq -s '[group_by(.meta.collective)[] | length] | map(., .) | join(",")' "${jsons[@]}")
+# Curves: one per run and placement of the chart's collective.
+want=$(jq -rs '[group_by(.meta.collective)[] | map([.records[].placement] | unique | length) | add]
+	| map(., .) | join(",")' "${jsons[@]}")
 got=$(jq -r '[.charts[].curves] | join(",")' "$f")
-if [ "$got" = "${want//\"/}" ]; then
-	tap_ok "each chart has one curve per run of its collective ($got)"
+if [ "$got" = "$want" ]; then
+	tap_ok "each chart has one curve per run and placement of its collective ($got)"
 else
-	tap_fail "each chart has one curve per run of its collective" "page $got, JSON $want"
+	tap_fail "each chart has one curve per run and placement of its collective" "page $got, JSON $want"
 fi
 want=$(jq -rs 'if all(.[]; .summary.complete and .summary.pass and .summary.wrong_total == 0)
 	then "PASS" else "FAIL" end' "${jsons[@]}")
