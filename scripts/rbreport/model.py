@@ -220,6 +220,8 @@ def fabric(runs, quals):
         for rk in q.meta.get("ranks") or []:
             if isinstance(rk, dict):
                 hosts.add(str(rk.get("host")))
+        n = q.meta.get("nranks")
+        nranks = max(nranks, n if isinstance(n, int) else 0)
     return {"transports": tps, "nodes": len(hosts), "hosts": sorted(hosts), "ranks": nranks,
             "gpus": len(gpus)}
 
