@@ -3,10 +3,12 @@
 
 Every string that reaches gnuplot goes through gp_str(): a gnuplot string
 expression made of single-quoted literals that hold no quote and no
-control character, joined by the fixed literal "'" where the text had a
+control character, joined by sprintf('%c', 39) where the text had a
 quote. Inside single quotes gnuplot expands nothing (no backslash escape,
 no backquote command, no @macro), so the expression cannot end early or
-start a new command. Data go through files with fixed names in a private
+start a new command. (Not the literal "'": gnuplot's macro scanner then
+loses track of the quoting and expands an @name that follows; nor '',
+which gnuplot 5.4 misreads when two follow each other.) Data go through files with fixed names in a private
 temporary directory, and charts are written there under fixed names and
 moved into place afterwards: no user path is ever gnuplot text."""
 import os
@@ -39,7 +41,7 @@ def clean_text(s):
 def gp_str(s):
     """s as a gnuplot string expression that evaluates to clean_text(s)."""
     parts = clean_text(s).split("'")
-    return ".\"'\".".join("'%s'" % p for p in parts)
+    return ".sprintf('%c', 39).".join("'%s'" % p for p in parts)
 
 
 def pretty_coll(name):

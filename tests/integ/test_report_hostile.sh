@@ -159,4 +159,12 @@ else
 	tap_fail "a title of two consecutive quotes is drawn as two quotes"
 fi
 tap_check "still no marker anywhere" test "$(marks)" -eq 0
+
+# The quoting itself: random hostile strings through gnuplot and back.
+mkdir -p "$tmp/gp"
+if out=$(/usr/bin/python3 "$RB_ROOT/tests/report/gp_str_check.py" "$tmp/gp" 1000); then
+	tap_ok "gp_str round trip: $out"
+else
+	tap_fail "gp_str round trip" "$out"
+fi
 tap_done
