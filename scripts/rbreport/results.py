@@ -131,7 +131,7 @@ class Run:
     def reason(self):
         """Why the run is incomplete, in words, or ''."""
         if self.truncated:
-            return "the results file is truncated (the run was interrupted while writing it)"
+            return "the results file is truncated (cut short, for example by an interrupted copy)"
         if self.complete:
             return ""
         for src in (self.summary.get("failure"), self.summary):
