@@ -177,7 +177,7 @@ jq '.records |= map(if .size_bytes >= 4096 then
 	| (1.5 * (1 + ([0.05, 2 * $s] | max))) as $k
 	| (.time_us, .time_min_us, .time_max_us, .time_p50_us, .time_p99_us) *= $k
 	| (.algbw_gbps, .busbw_gbps) /= $k else . end)' "$A/allreduce-shm-auto.json" >"$C/allreduce-shm-auto.json"
-read -r rc_ ic_ nc_ <<<"$(expected_flags "$A/allreduce-shm-auto.json" "$C/allreduce-shm-auto.json" 0.05)"
+read -r rc_ _ _ <<<"$(expected_flags "$A/allreduce-shm-auto.json" "$C/allreduce-shm-auto.json" 0.05)"
 planted=$(jq '[.records[] | select(.placement == "out-of-place" and .size_bytes >= 4096)] | length' "$A/allreduce-shm-auto.json")
 if "$REPORT" --compare --no-pdf -o "$tmp/cmp2" "$A" "$C" >/dev/null 2>"$tmp/err" &&
 	browse "$tmp/cmp2/compare.html" "$tmp/c2.json" "$SHOTS/regression.png" &&

@@ -25,6 +25,7 @@ import urllib.request
 
 import websocket
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 from rbreport import render  # noqa: E402
 

@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 from rbreport.gp import clean_text, gp_str  # noqa: E402
 

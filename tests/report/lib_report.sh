@@ -3,8 +3,10 @@
 # Helpers of the report tests: real runs, the browser driver, and the
 # figures the page must show, computed from the JSON here with jq (not by
 # the report's own code). Source after tests/lib.sh.
+# shellcheck disable=SC2034 # used by the tests that source this file
 REPORT=$RB_ROOT/scripts/rb-report
 BROWSER=$RB_ROOT/tests/report/browser_check.py
+# shellcheck disable=SC2034
 FIXTURES=$RB_ROOT/tests/report/fixtures
 # Screenshots stay with the test logs for a person to look at.
 SHOTS=${RB_TEST_LOGDIR:-$BUILD/test-logs}/report
