@@ -131,8 +131,11 @@ def rail_map(runs):
                             "line": fmt(pl.get("nic_gbps"), 0) + " Gb/s"
                             if _num(pl.get("nic_gbps")) else "unknown"})
             else:
+                # A qualification's rank: NIC and line rate beside the
+                # placement text (docs/qualify.md).
+                g = _num(rk.get("line_gbits"))
                 ent.update({"nic": rk.get("nic") or "-", "gpu": "-", "cpus": str(pl or "-"),
-                            "numa": None, "line": "unknown"})
+                            "numa": None, "line": "%g Gb/s" % g if g else "unknown"})
             lst = hosts.setdefault(h, {})
             lst.setdefault(ent["rank"], ent)
     return [(h, [v for _, v in sorted(m.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))])
@@ -262,7 +265,7 @@ def build(runs, quals, topos, title):
         "verdict_reasons": [p for p in peaks if p["verdict"] != "PASS"],
         "fabric": fabric(runs, quals), "peaks": peaks, "sections": sections,
         "quals": qblocks, "culprits": [c for b in qblocks for c in b["culprits"]],
-        "rails": rail_map(runs), "findings": list(dict.fromkeys(findings)),
+        "rails": rail_map(runs + quals), "findings": list(dict.fromkeys(findings)),
         "topos": [{"file": gp.clean_text(f), "host": t.get("host"), "summary": t.get("summary"),
                    "rails": [x for x in t.get("rails") or [] if isinstance(x, dict)]}
                   for f, t in topos],
