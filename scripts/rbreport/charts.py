@@ -78,21 +78,26 @@ def busbw_factor(coll, n):
 
 def references(runs, series_):
     """Reference curves: the line rate on the busbw chart, and the ideal
-    time at line rate on the time chart (docs/report.md)."""
+    time at line rate on the time chart (docs/report.md), one per distinct
+    line rate (and busbw factor), for the runs whose line rate is known."""
     refs = []
     xs = sorted({p[0] for s in series_ for p in s["points"]})
     if not xs:
         return refs
-    for r in runs[:1] if len({x.line_rate_gbps() for x in runs}) == 1 else runs:
+    seen = set()
+    for r in runs:
         lr = r.line_rate_gbps()
+        f = busbw_factor(r.collective, r.get("nranks"))
         if not lr:
             continue
-        refs.append({"chart": "busbw", "label": "line rate %.3g GB/s" % lr,
-                     "points": [(xs[0], lr), (xs[-1], lr)]})
-        f = busbw_factor(r.collective, r.get("nranks"))
-        if f:
-            # busbw = algbw x factor, algbw = size / time: at line rate,
-            # time = size x factor / line rate.
-            refs.append({"chart": "time", "label": "ideal at line rate",
+        if ("busbw", lr) not in seen:
+            seen.add(("busbw", lr))
+            refs.append({"chart": "busbw", "label": "line rate %.3g GB/s" % lr,
+                         "points": [(xs[0], lr), (xs[-1], lr)]})
+        if f and ("time", lr, f) not in seen:
+            seen.add(("time", lr, f))
+            # busbw = algbw x factor and algbw = size / time, so at line
+            # rate time = size x factor / line rate.
+            refs.append({"chart": "time", "label": "ideal at line rate %.3g GB/s" % lr,
                          "points": [(x, x * f / (lr * 1e9) * 1e6) for x in xs]})
     return refs

@@ -69,7 +69,10 @@ def draw(series, refs, title_busbw, title_time, formats, gnuplot=None):
     if not pts:
         raise PlotError("nothing to draw (no rows with a size above 0)", 2)
     xmin, xmax = min(p[0] for p in pts), max(p[0] for p in pts)
-    times = [p[1] for p in pts if p[1] > 0] or [1.0, 10.0]
+    # The time axis spans the data and the reference curves (ideal time).
+    times = [p[1] for p in pts if p[1] > 0]
+    times += [p[1] for r in refs if r["chart"] == "time" for p in r["points"] if p[1] > 0]
+    times = times or [1.0, 10.0]
     with tempfile.TemporaryDirectory(prefix="rb-plot.") as tmp:
         lines = ["plotdir = %s" % gp_str(PLOT_DIR),
                  "xmin = %.10g; xmax = %.10g" % (float(xmin), float(xmax)),

@@ -191,13 +191,13 @@ class Run:
             return v.split(" ")[0].upper(), v
         if wrong > 0:
             return "FAIL", "%d values received wrong" % wrong
-        if self.summary.get("pass") is False:
-            st = self.summary.get("exit_status")
-            return "FAIL", ("exit status %s" % st) if st is not None else "the run failed"
         tgt = self.target_gbps()
         peak = self.peak()[0]
         if tgt and peak is not None and peak < tgt:
-            return "FAIL", "peak busbw below the target"
+            return "FAIL", "peak busbw %.3f GB/s is below the target %.3f GB/s" % (peak, tgt)
+        if self.summary.get("pass") is False:
+            st = self.summary.get("exit_status")
+            return "FAIL", ("exit status %s" % st) if st is not None else "the run failed"
         if wrong < 0:
             return "PASS", "data not checked (-c 0)"
         return "PASS", "data correct"

@@ -93,6 +93,34 @@ else
 	tap_fail "summary first; topology and reproducibility present" "$(jq -c .sections "$f")"
 fi
 
+# ---- line rate and target: reference lines, percentages, verdict -------
+# A real run held to an impossible target (it exits 1: verdict FAIL), and
+# the same run with a 100 Gb/s line rate written into its placements, as
+# topo/ records it on a machine whose NICs report their speed.
+L=$tmp/L
+real_run "$L" allreduce shm --expect-busbw 1000
+jq '.meta.ranks |= map(.placement = ((.placement | objects) // {}) + {nic_gbps: 100})' \
+	"$L/allreduce-shm-auto.json" >"$tmp/l.json" && mv "$tmp/l.json" "$L/allreduce-shm-auto.json"
+lj=$L/allreduce-shm-auto.json
+if "$REPORT" --no-pdf "$L" >/dev/null 2>"$tmp/err" && browse "$L/report.html" "$tmp/l.json" "$SHOTS/linerate.png"; then
+	tap_ok "report of a run with a target and a line rate renders (screenshot linerate.png)"
+else
+	tap_fail "report of a run with a target and a line rate renders" "$(cat "$tmp/err")"
+fi
+want_pct=$(printf '%.1f %%' "$(jq '([.records[].busbw_gbps] | max) * 100 / 12.5' "$lj")")
+if jq -e --arg p "$want_pct" '.verdict == "FAIL" and .peaks[0].pct == $p and .peaks[0].target == "1000.000"' \
+	"$tmp/l.json" >/dev/null && [ "$(jq -r .summary.pass "$lj")" = false ]; then
+	tap_ok "target missed: verdict FAIL as in the JSON; % of line rate $want_pct (peak / 12.5 GB/s)"
+else
+	tap_fail "target missed: verdict and % of line rate" "page $(jq -c '[.verdict, .peaks[0]]' "$tmp/l.json"), want $want_pct"
+fi
+if jq -e '[.charts[] | select(.kind == "busbw")][0] | .curves == 3 and (.text | contains("line rate 12.5 GB/s"))' "$tmp/l.json" >/dev/null &&
+	jq -e '[.charts[] | select(.kind == "time")][0] | .curves == 3 and (.text | contains("ideal at line rate"))' "$tmp/l.json" >/dev/null; then
+	tap_ok "the line rate is drawn on the busbw chart and the ideal time on the time chart"
+else
+	tap_fail "reference lines drawn" "$(jq -c '[.charts[] | {kind, curves}]' "$tmp/l.json")"
+fi
+
 # ---- with a real qualification: heat maps per rail, culprits -----------
 Q=$tmp/Q
 mkdir -p "$Q"
