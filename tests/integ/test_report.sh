@@ -61,6 +61,7 @@ else
 	tap_fail "headless Chromium loads the page" "$(cat "$tmp/err")"
 fi
 tap_check "no console error, no script, no event handler, no image" facts_clean "$f"
+tap_check "the verdict box is coloured" verdict_visible "$f"
 ncoll=$(jq -s '[.[].meta.collective] | unique | length' "${jsons[@]}")
 tap_check "every chart present and drawn: 2 per collective ($ncoll collectives)" \
 	charts_drawn "$f" $((2 * ncoll))
@@ -162,6 +163,7 @@ else
 	tap_fail "rb-report --compare A B" "exit $rc" "$(cat "$tmp/err")"
 fi
 tap_check "comparison page: no console error, no script" facts_clean "$tmp/c.json"
+tap_check "comparison page: the verdict box is coloured" verdict_visible "$tmp/c.json"
 # The collectives A and B share: allreduce and allgather over shm.
 tap_check "comparison: overlay charts of both shared collectives" charts_drawn "$tmp/c.json" 4
 if jq -e 'all(.charts[]; .curves == 2)' "$tmp/c.json" >/dev/null; then
@@ -209,7 +211,7 @@ read -r rc_ _ _ <<<"$(expected_flags "$A/allreduce-shm-auto.json" "$C/allreduce-
 planted=$(jq '[.records[] | select(.placement == "out-of-place" and .size_bytes >= 4096)] | length' "$A/allreduce-shm-auto.json")
 if "$REPORT" --compare --no-pdf -o "$tmp/cmp2" "$A" "$C" >/dev/null 2>"$tmp/err" &&
 	browse "$tmp/cmp2/compare.html" "$tmp/c2.json" "$SHOTS/regression.png" &&
-	[ "$(jq -r .verdict "$tmp/c2.json")" = REGRESSION ] &&
+	[ "$(jq -r .verdict "$tmp/c2.json")" = REGRESSION ] && verdict_visible "$tmp/c2.json" &&
 	[ "$(jq -r .regressions "$tmp/c2.json")" = "$planted" ] && [ "$rc_" = "$planted" ] &&
 	[ "$(jq -r .improvements "$tmp/c2.json")" = 0 ]; then
 	tap_ok "planted slowdown beyond noise: verdict REGRESSION, exactly the $planted slowed sizes flagged (screenshot regression.png)"

@@ -42,6 +42,9 @@ FACTS_JS = r"""
     iframes: q('iframe, object, embed').length,
     on_attributes: onattrs,
     verdict: txt(document.getElementById('verdict')),
+    verdict_colours: document.getElementById('verdict') ? (() => {
+      const st = getComputedStyle(document.getElementById('verdict'));
+      return {fg: st.color, bg: st.backgroundColor}; })() : null,
     summary_verdict: (document.getElementById('summary') || {dataset: {}}).dataset.verdict || null,
     incomplete: !!document.getElementById('incomplete'),
     charts: q('.chart').map(d => {

@@ -47,6 +47,13 @@ facts_clean() {
 		and .iframes == 0' "$1" >/dev/null
 }
 
+# verdict_visible FACTS: the verdict box has a background colour that is
+# neither transparent nor its text's colour.
+verdict_visible() {
+	jq -e '.verdict_colours as $c | $c != null and $c.bg != "rgba(0, 0, 0, 0)" and
+		$c.bg != $c.fg and $c.bg != "rgb(255, 255, 255)"' "$1" >/dev/null
+}
+
 # charts_drawn FACTS N: exactly N charts, each an SVG with a visible size
 # and at least one drawn curve.
 charts_drawn() {
