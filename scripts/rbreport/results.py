@@ -359,6 +359,10 @@ def _csv_row(path, line, names, fields):
                 bad('%s "%s" is below %d' % (k, rec[k], low))
     for f, k in enumerate(names, 1):
         if k.endswith("_us") or k.endswith("_gbps"):
+            if rec[k] == "" and k.startswith("ci95_"):
+                # No interval with fewer than 6 iterations (docs/results.md).
+                rec[k] = None
+                continue
             try:
                 v = float(rec[k])
             except ValueError:
