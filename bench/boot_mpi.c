@@ -289,6 +289,7 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 				if (reqs[r] != MPI_REQUEST_NULL)
 					missing[nmissing++] = r;
 			boot_name_missing(b, missing, nmissing, list, sizeof(list));
+			rb_log_culprit(missing[0]);
 			rb_err("%s did not reach the %s exchange within %" PRId64
 			       " ms: lost or stuck", list, what, b->timeout_ms);
 			rc = -RB_ETIMEDOUT;
@@ -308,6 +309,7 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 		if (w == 1) {
 			char name[320];
 
+			rb_log_culprit(r);
 			rb_err("rank %d%s did not take the answer of the %s exchange within %" PRId64 " ms",
 			       r, boot_name(b, r, name, sizeof(name)), what,
 			       b->timeout_ms);
@@ -374,6 +376,7 @@ static int boot_leaf(struct rb_boot *b, const char *what, const void *in,
 		goto out;
 	rc = boot_wait_one(&rreq, deadline, what);
 	if (rc == 1) {
+		rb_log_culprit(0);
 		rb_err("rank 0%s did not answer the %s exchange within %" PRId64
 		       " ms: lost or stuck", boot_name(b, 0, name, sizeof(name)),
 		       what, 2 * b->timeout_ms);
@@ -386,10 +389,12 @@ static int boot_leaf(struct rb_boot *b, const char *what, const void *in,
 	if (h.status) {
 		char cname[320] = "";
 
-		if (h.culprit > 0 && h.culprit < b->size)
+		if (h.culprit > 0 && h.culprit < b->size) {
+			rb_log_culprit(h.culprit);
 			snprintf(cname, sizeof(cname), ": rank %d%s did not arrive",
 				 h.culprit, boot_name(b, h.culprit, name,
 						      sizeof(name)));
+		}
 		rb_err("rank 0 ended the %s exchange%s", what, cname);
 		rc = h.status < 0 ? h.status : -RB_EPEER;
 		goto out;

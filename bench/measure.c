@@ -4,14 +4,42 @@
  * mean over ranks, the data check, statistics and the report row; and the
  * priming before the first size (docs/statistics.md). */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/harness_priv.h"
 
+/* Bound of the roll call after a library call timed out (rank 0 waits
+ * this long, the others twice as long). */
+#define ROLL_CALL_MS 1500
+
+/* A library collective (--transport mpi) that timed out names no rank:
+ * the library does not say whom it waits for. Every rank that timed out
+ * then answers a short roll call over the bootstrap, whose rank 0 names
+ * the ranks that do not answer, and tells the others
+ * (docs/exit-codes.md, "Library calls"). \return rc. */
+static int roll_call(struct bench *b, int rc)
+{
+	int64_t bound = RB_MIN(b->o.timeout_ms, ROLL_CALL_MS);
+	char here = 1;
+	char *all = NULL;
+
+	if (rc != -RB_ETIMEDOUT || b->boot_failed)
+		return rc;
+	if (b->rank == 0 && !(all = malloc((size_t)b->nranks)))
+		return rc;
+	if (!boot_rc(b, b->bops->gather(b->boot, "roll call after the library timeout",
+					&here, all, 1, bound)))
+		rb_err("every rank answered the roll call: the library call itself is stuck");
+	b->boot_failed = 1;	/* the library's state is unknown now */
+	free(all);
+	return rc;
+}
+
 static int iter_barrier(struct bench *b)
 {
 	if (b->native)
-		return rb_tp_barrier(b->tp);
+		return roll_call(b, rb_tp_barrier(b->tp));
 	return rb_exec_run(b->barrier_ex, b->o.timeout_ms);
 }
 
@@ -20,7 +48,7 @@ static int run_once(struct bench *b, struct rb_exec *ex,
 		    const struct rb_tp_coll *call)
 {
 	if (b->native)
-		return rb_tp_coll(b->tp, call);
+		return roll_call(b, rb_tp_coll(b->tp, call));
 	return rb_exec_run(ex, b->o.timeout_ms);
 }
 

@@ -39,6 +39,7 @@ struct rb_report {
 	int warm_min;		/* warm-up iterations over the rows */
 	int warm_max;
 	int warm_unstable;	/* rows whose auto warm-up hit a bound */
+	int write_failed;	/* a results file could not be written (logged) */
 };
 
 /* How a CSV column prints its JSON value (docs/results.md, "Precision"). */
@@ -282,6 +283,10 @@ static int flush_files(struct rb_report *r)
 
 	if (!r->base[0])
 		return 0;
+	/* After a failed write (a full disk), the files on disk stay as last
+	 * written completely, and the failure is reported once. */
+	if (r->write_failed)
+		return -RB_ESYS;
 	text = json_dumps(r->root, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
 				   JSON_REAL_PRECISION(10));
 	if (!text)
@@ -289,8 +294,10 @@ static int flush_files(struct rb_report *r)
 	snprintf(path, sizeof(path), "%s.json", r->base);
 	rc = write_atomic(path, text);
 	free(text);
-	if (rc)
+	if (rc) {
+		r->write_failed = 1;
 		return rc;
+	}
 	rc = csv_append(NULL, &csv, &len, &cap);
 	json_array_foreach(r->records, i, rec)
 		rc = rc ? rc : csv_append(rec, &csv, &len, &cap);
@@ -299,6 +306,7 @@ static int flush_files(struct rb_report *r)
 		rc = write_atomic(path, csv);
 	}
 	free(csv);
+	r->write_failed = !!rc;
 	return rc;
 }
 
@@ -371,7 +379,7 @@ int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
 			rb_err("cannot create results directory %s: %s",
 			       m->results_dir, strerror(errno));
 			rb_report_free(r);
-			return -RB_ESYS;
+			return -RB_EINVAL;	/* a bad --results: exit 2 */
 		}
 		snprintf(r->base, sizeof(r->base), "%s/%s-%s-%s", m->results_dir,
 			 rb_coll_kind_name(m->kind), m->transport, m->algo);
@@ -380,7 +388,7 @@ int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
 	fflush(stdout);
 	if (flush_files(r)) {
 		rb_report_free(r);
-		return -RB_ESYS;
+		return -RB_EINVAL;	/* the results cannot be written there */
 	}
 	*r_p = r;
 	return 0;
@@ -568,24 +576,57 @@ static void print_warmup(const struct rb_report *r)
 		       o->warmup_iters, prime);
 }
 
+/* The #wrong line: over the rows actually checked, which after a failure
+ * are the rows finished before it. */
+static void print_wrong(const struct rb_report *r, int complete)
+{
+	if (!r->m->opts->check)
+		printf("# Out of bounds values : not checked (-c 0)\n");
+	else if (!r->checked)
+		printf("# Out of bounds values : none checked: the run failed before its first row\n");
+	else if (complete)
+		printf("# Out of bounds values : %" PRId64 " %s\n", r->wrong,
+		       r->wrong ? "FAILED" : "OK");
+	else
+		printf("# Out of bounds values : %" PRId64 " %s in the %d rows checked before the failure\n",
+		       r->wrong, r->wrong ? "FAILED" : "OK", r->nrows);
+}
+
+/* The summary's failure object: what rank 0 saw first (docs/results.md). */
+static json_t *failure_json(int exit_status)
+{
+	const char *why = rb_log_first_error();
+	int culprit = rb_log_get_culprit();
+	json_t *reason = json_string(why[0] ? why : rb_strerror(-RB_EPEER));
+
+	return json_pack("{s:o, s:o, s:i, s:i}",
+			 "reason", reason ? reason : json_string("unknown"),
+			 "peer", culprit >= 0 ? json_integer(culprit) : json_null(),
+			 "detected_by", 0, "exit_status", exit_status);
+}
+
 int rb_report_close(struct rb_report *r, int exit_status)
 {
 	const struct rb_opts *o = r->m->opts;
 	double avg = r->nrows ? r->busbw_sum / r->nrows : 0;
+	/* Called with 0 only when every size ran. */
+	int complete = exit_status == 0;
 	int rc;
 
 	r->verdict = 0;
-	if (r->checked)
-		printf("# Out of bounds values : %" PRId64 " %s\n", r->wrong,
-		       r->wrong ? "FAILED" : "OK");
-	else
-		printf("# Out of bounds values : not checked (-c 0)\n");
+	print_wrong(r, complete);
 	printf("# Avg bus bandwidth    : %.6g GB/s\n", avg);
 	printf("# Peak bus bandwidth   : %.6g GB/s\n", r->peak_busbw);
 	print_warmup(r);
 	if (r->wrong)
 		r->verdict = RB_EXIT_VERDICT;
-	if (o->expect_gbps > 0) {
+	if (!complete) {
+		const char *why = rb_log_first_error();
+
+		printf("# Verdict: FAIL (runtime): %s; %d rows measured before the failure\n",
+		       why[0] ? why : "the run did not finish", r->nrows);
+		r->verdict = exit_status;
+	} else if (o->expect_gbps > 0) {
 		int ok = r->peak_busbw >= o->expect_gbps;
 
 		printf("# Verdict: %s: peak busbw %.3f GB/s is %.1f%% of the expected %.3f GB/s\n",
@@ -603,13 +644,16 @@ int rb_report_close(struct rb_report *r, int exit_status)
 		exit_status = r->verdict;
 	json_object_set_new(r->root, "summary",
 			    json_pack("{s:b, s:f, s:f, s:I, s:b, s:i, s:i, s:i, s:i}",
-				      "complete", 1, "avg_busbw_gbps", avg,
+				      "complete", complete, "avg_busbw_gbps", avg,
 				      "peak_busbw_gbps", r->peak_busbw, "wrong_total",
 				      (json_int_t)(r->checked ? r->wrong : -1),
 				      "pass", exit_status == 0, "exit_status",
 				      exit_status, "warmup_min_iters", r->warm_min,
 				      "warmup_max_iters", r->warm_max,
 				      "warmup_unstable_rows", r->warm_unstable));
+	if (!complete)
+		json_object_set_new(json_object_get(r->root, "summary"), "failure",
+				    failure_json(exit_status));
 	rc = flush_files(r);
 	if (!rc && r->base[0] && !o->no_plot && r->nrows)
 		run_plot(r);

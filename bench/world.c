@@ -32,6 +32,8 @@ static void world_identity(struct rb_world_peer *me)
 		snprintf(me->host, sizeof(me->host), "%s", env);
 	else if (gethostname(me->host, sizeof(me->host) - 1))
 		snprintf(me->host, sizeof(me->host), "unknown");
+	/* A host name reaches '#' lines and JSON strings: as text only. */
+	rb_text_sanitize(me->host);
 	/* Ranks in different network namespaces are different nodes. */
 	n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
 	ns[n > 0 ? n : 0] = '\0';

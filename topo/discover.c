@@ -3,9 +3,12 @@
  * lists its GPUs and NICs (PCI functions) with their NUMA locality, PCIe
  * switch, link bandwidth and, on the live machine, NIC line rate. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/rb.h"
@@ -353,21 +356,44 @@ static void disc_machine(struct rb_topo *t)
 			  hwloc_bitmap_first(root->nodeset) : -1;
 }
 
+int rb_topo_xml_check(const char *path, char *why, size_t len)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	int rc = 0;
+
+	if (fd < 0) {
+		snprintf(why, len, "--topo-xml '%.200s': cannot read it: %s", path,
+			 strerror(errno));
+		return -RB_EINVAL;
+	}
+	if (fstat(fd, &st)) {
+		snprintf(why, len, "--topo-xml '%.200s': %s", path, strerror(errno));
+		rc = -RB_EINVAL;
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "--topo-xml '%.200s': not a regular file (an hwloc XML export is one)",
+			 path);
+		rc = -RB_EINVAL;
+	} else if ((uint64_t)st.st_size > RB_TOPO_XML_MAX_BYTES) {
+		snprintf(why, len, "--topo-xml '%.200s': %lld bytes, more than the %u MiB an hwloc XML export can sensibly be",
+			 path, (long long)st.st_size, RB_TOPO_XML_MAX_BYTES >> 20);
+		rc = -RB_EINVAL;
+	}
+	close(fd);
+	return rc;
+}
+
 /* Sets up and loads the hwloc topology; logs the cause on failure. */
 static int disc_hwloc_load(struct rb_topo *t, const char *xml)
 {
-	FILE *f;
+	char why[512];
 
-	if (xml) {
-		/* hwloc's own message for a missing file is vague; check
-		 * first so the user sees the path and errno text. */
-		f = fopen(xml, "r");
-		if (!f) {
-			rb_err("cannot read topology XML '%s': %s", xml,
-			       strerror(errno));
-			return -RB_EINVAL;
-		}
-		fclose(f);
+	/* hwloc's own message for a missing file is vague, and it would read
+	 * a FIFO or /dev/zero without end: check first. */
+	if (xml && rb_topo_xml_check(xml, why, sizeof(why))) {
+		rb_err("%s", why);
+		return -RB_EINVAL;
 	}
 	if (hwloc_topology_init(&t->hw)) {
 		rb_err("hwloc_topology_init: %s", strerror(errno));
