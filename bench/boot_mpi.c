@@ -17,6 +17,7 @@
  * benchmark, where a size itself moves far more. */
 #include <mpi.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,19 @@ static int mpi_rc(int rc, const char *what)
 	return -RB_EPEER;
 }
 
+/* Under -disable-auto-cleanup, MPICH's hydra sends SIGUSR1 to every rank
+ * once one has died; its default action would kill the survivors at once,
+ * before they can name the lost rank and exit 3. Ignore it unless MPI
+ * installed a handler of its own: the deadlines find the failure. */
+static void boot_keep_usr1(void)
+{
+	struct sigaction sa;
+
+	if (!sigaction(SIGUSR1, NULL, &sa) && sa.sa_handler == SIG_DFL &&
+	    !(sa.sa_flags & SA_SIGINFO))
+		signal(SIGUSR1, SIG_IGN);
+}
+
 static int mpi_init(int *argc, char ***argv, int64_t timeout_ms,
 		    struct rb_boot **boot_p)
 {
@@ -90,6 +104,7 @@ static int mpi_init(int *argc, char ***argv, int64_t timeout_ms,
 		free(b);
 		return rc;
 	}
+	boot_keep_usr1();
 	/* Errors come back as codes so a lost peer is reported, not fatal. */
 	MPI_Comm_dup(MPI_COMM_WORLD, &b->comm);
 	MPI_Comm_set_errhandler(b->comm, MPI_ERRORS_RETURN);
