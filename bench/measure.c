@@ -258,8 +258,11 @@ int rb_bench_sweep(struct bench *b)
 		rc = measure(b, b->counts[i], 0, seed, 0, &oop);
 		if (!rc && b->o.in_place)
 			rc = measure(b, b->counts[i], 1, seed + 8, 0, &ip);
-		if (!rc && b->rank == 0)
-			rc = rb_report_row(b->report, &oop, &ip);
+		/* Every rank learns that rank 0 could not write the results
+		 * (a full disk), so that all leave now, none blamed. */
+		if (!rc && agree(b, b->rank == 0 ? rb_report_row(b->report, &oop, &ip) : 0,
+				 "results write"))
+			rc = -RB_ESYS;
 	}
 	return rc;
 }
