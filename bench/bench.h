@@ -39,7 +39,7 @@ struct rb_opts {
 	const char *results_dir;	/* --results; NULL = results/<run-id> */
 	const char *run_id;	/* --run-id or $RAILBENCH_RUN_ID */
 	int no_results;		/* --no-results */
-	int no_plot;		/* --no-plot */
+	int no_plot;		/* --no-plot: accepted, no effect (nothing plots) */
 	int in_place;		/* --placement: 1 both, 0 out-of-place only */
 	double expect_gbps;	/* --expect-busbw: verdict threshold, 0 = none */
 	const char *rails;	/* --rails auto */
@@ -283,8 +283,8 @@ void rb_report_prime(struct rb_report *r, const struct rb_warmup *w);
 /* Prints one table row and rewrites the results files atomically. */
 int rb_report_row(struct rb_report *r, const struct rb_row *oop,
 		  const struct rb_row *ip);
-/* Prints the footer and verdict, finalizes the files, runs the plot
- * script. exit_status is what the process will exit with. */
+/* Prints the footer and verdict and finalizes the files (charts are
+ * drawn by scripts, never here). exit_status is what the process will exit with. */
 int rb_report_close(struct rb_report *r, int exit_status);
 /* \return the verdict exit code the footer printed (0 or 1). */
 int rb_report_verdict(const struct rb_report *r);

@@ -77,7 +77,7 @@ static const struct opt_def opt_table[] = {
 	{ "results", NULL, O_RESULTS, 1, "DIR", "results directory (default results/<run-id>)" },
 	{ "run-id", NULL, O_RUN_ID, 1, "ID", "run identifier (default $RAILBENCH_RUN_ID or a timestamp)" },
 	{ "no-results", NULL, O_NO_RESULTS, 0, NULL, "write no result files" },
-	{ "no-plot", NULL, O_NO_PLOT, 0, NULL, "do not draw charts at the end" },
+	{ "no-plot", NULL, O_NO_PLOT, 0, NULL, "accepted for compatibility: the binaries never draw charts (scripts/rb-plot.sh, scripts/rb-report)" },
 	{ "expect-busbw", NULL, O_EXPECT, 1, "GBPS", "verdict fails if peak busbw is below GBPS GB/s" },
 	{ "rails", NULL, O_RAILS, 1, "auto", "pick each rank's NIC from the topology rail map" },
 	{ "bind", NULL, O_BIND, 0, NULL, "bind each rank to the CPUs near its GPU/NIC" },

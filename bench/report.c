@@ -7,20 +7,17 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
-#include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
 #include "collectives/coll.h"
-
-extern char **environ;
 
 struct rb_report {
 	const struct rb_run_meta *m;
@@ -42,34 +39,188 @@ struct rb_report {
 	int write_failed;	/* a results file could not be written (logged) */
 };
 
-/* How a CSV column prints its JSON value (docs/results.md, "Precision"). */
-enum csv_fmt {
-	CSV_STR,
-	CSV_INT,
-	CSV_US,		/* %.3f */
-	CSV_GBPS,	/* %.6f */
+/* How a column's value is typed in the JSON and printed in the CSV
+ * (docs/results.md, "Precision"). */
+enum col_kind {
+	COL_STR,
+	COL_INT,
+	COL_BOOL,
+	COL_US,		/* %.3f */
+	COL_GBPS,	/* %.6f */
+	COL_MS,		/* %.3f */
 };
 
-/* The CSV columns, in order: each is the record's key of the same name. New
- * columns go at the end, so that the first 17 keep their positions. */
-static const struct csv_col {
-	const char *key;
-	enum csv_fmt fmt;
-} csv_cols[] = {
-	{ "collective", CSV_STR }, { "transport", CSV_STR },
-	{ "algo", CSV_STR }, { "nranks", CSV_INT }, { "placement", CSV_STR },
-	{ "size_bytes", CSV_INT }, { "count", CSV_INT }, { "dtype", CSV_STR },
-	{ "redop", CSV_STR }, { "time_us", CSV_US }, { "time_min_us", CSV_US },
-	{ "time_max_us", CSV_US }, { "time_p50_us", CSV_US },
-	{ "time_p99_us", CSV_US }, { "algbw_gbps", CSV_GBPS },
-	{ "busbw_gbps", CSV_GBPS }, { "wrong", CSV_INT }, { "stat", CSV_STR },
-	{ "warmup_iters", CSV_INT }, { "rankmax_us", CSV_US },
-	{ "rankmax_min_us", CSV_US }, { "rankmax_max_us", CSV_US },
-	{ "rankmax_p50_us", CSV_US }, { "rankmax_p99_us", CSV_US },
-	{ "rankavg_us", CSV_US }, { "rankavg_min_us", CSV_US },
-	{ "rankavg_max_us", CSV_US }, { "rankavg_p50_us", CSV_US },
-	{ "rankavg_p99_us", CSV_US },
+/* What a column's value is computed from: one placement of one row. */
+struct col_src {
+	const struct rb_report *r;
+	const struct rb_row *row;
+	const char *placement;
 };
+
+/* One column of the results: the one description from which the JSON
+ * record, the CSV line and the stdout table are all made. */
+struct rb_col {
+	const char *key;	/* JSON key and CSV header */
+	enum col_kind kind;
+	json_t *(*get)(const struct col_src *s, const struct rb_col *c);
+	size_t off;		/* offset in struct rb_row (or rb_stats) read by get */
+	int series;		/* stats columns: which rb_stats (enum col_series) */
+	int csv;		/* 1: also a CSV column */
+	/* stdout table: tab 0 = not shown, else the position on the line;
+	 * per_placement columns repeat for out-of-place and in-place. */
+	int tab;
+	int per_placement;
+	const char *head;
+	const char *unit;
+	int width;
+	int prec;
+};
+
+enum col_series {
+	SER_STAT,	/* --stat's choice: the table's time */
+	SER_RANKMAX,	/* per iteration, the slowest rank */
+	SER_RANKAVG,	/* per iteration, the mean over ranks */
+};
+
+static const char *redop_col(const struct rb_report *r);
+
+static json_t *col_collective(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_string(rb_coll_kind_name(s->r->m->kind));
+}
+
+static json_t *col_transport(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_string(s->r->m->transport);
+}
+
+static json_t *col_algo(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_string(s->r->m->algo);
+}
+
+static json_t *col_nranks(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_integer(s->r->m->nranks);
+}
+
+static json_t *col_placement(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_string(s->placement);
+}
+
+static json_t *col_dtype(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_string(rb_dtype_name(s->r->m->opts->dtype));
+}
+
+static json_t *col_redop(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_string(redop_col(s->r));
+}
+
+static json_t *col_stat_name(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return json_string(rb_stat_name(s->r->m->opts->stat));
+}
+
+/* Fields of struct rb_row at c->off, by type. */
+static json_t *col_u64(const struct col_src *s, const struct rb_col *c)
+{
+	return json_integer((json_int_t)*(const uint64_t *)((const char *)s->row + c->off));
+}
+
+static json_t *col_i64(const struct col_src *s, const struct rb_col *c)
+{
+	return json_integer(*(const int64_t *)((const char *)s->row + c->off));
+}
+
+static json_t *col_int(const struct col_src *s, const struct rb_col *c)
+{
+	return json_integer(*(const int *)((const char *)s->row + c->off));
+}
+
+static json_t *col_bool(const struct col_src *s, const struct rb_col *c)
+{
+	return json_boolean(*(const int *)((const char *)s->row + c->off));
+}
+
+static json_t *col_double(const struct col_src *s, const struct rb_col *c)
+{
+	return json_real(*(const double *)((const char *)s->row + c->off));
+}
+
+/* A statistic (c->off in struct rb_stats) of the series c->series. */
+static json_t *col_stats(const struct col_src *s, const struct rb_col *c)
+{
+	const struct rb_stats *t = c->series == SER_RANKMAX ? &s->row->t_max_us :
+				   c->series == SER_RANKAVG ? &s->row->t_avg_us :
+				   rb_row_time(s->row, s->r->m->opts->stat);
+
+	return json_real(*(const double *)((const char *)t + c->off));
+}
+
+/* Shorthands for the table below. */
+#define GET(fn, f) .get = fn, .off = offsetof(struct rb_row, f)
+#define ST(f, ser) .get = col_stats, .off = offsetof(struct rb_stats, f), .series = ser
+#define CSV .csv = 1
+#define TAB(pos, pp, h, u, w, p) \
+	.tab = pos, .per_placement = pp, .head = h, .unit = u, .width = w, .prec = p
+/* The five statistics of one series: CSV columns, not in the table. */
+#define STATS(prefix, ser) \
+	{ prefix "_us", COL_US, ST(avg, ser), CSV }, \
+	{ prefix "_min_us", COL_US, ST(min, ser), CSV }, \
+	{ prefix "_max_us", COL_US, ST(max, ser), CSV }, \
+	{ prefix "_p50_us", COL_US, ST(p50, ser), CSV }, \
+	{ prefix "_p99_us", COL_US, ST(p99, ser), CSV }
+
+/* The columns, in JSON and CSV order: adding one is one line here (and its
+ * description in docs/results.md). New CSV columns go after the last CSV
+ * one, so that the earlier ones keep their positions; JSON-only columns
+ * (no CSV) go at the end. */
+static const struct rb_col cols[] = {
+	{ "collective", COL_STR, .get = col_collective, CSV },
+	{ "transport", COL_STR, .get = col_transport, CSV },
+	{ "algo", COL_STR, .get = col_algo, CSV },
+	{ "nranks", COL_INT, .get = col_nranks, CSV },
+	{ "placement", COL_STR, .get = col_placement, CSV },
+	{ "size_bytes", COL_INT, GET(col_u64, size_bytes), CSV, TAB(1, 0, "size", "(B)", 10, 0) },
+	{ "count", COL_INT, GET(col_u64, count), CSV, TAB(2, 0, "count", "(elements)", 12, 0) },
+	{ "dtype", COL_STR, .get = col_dtype, CSV, TAB(3, 0, "type", "", 8, 0) },
+	{ "redop", COL_STR, .get = col_redop, CSV, TAB(4, 0, "redop", "", 6, 0) },
+	{ "time_us", COL_US, ST(avg, SER_STAT), CSV, TAB(5, 1, "time", "(us)", 9, 2) },
+	{ "time_min_us", COL_US, ST(min, SER_STAT), CSV },
+	{ "time_max_us", COL_US, ST(max, SER_STAT), CSV },
+	{ "time_p50_us", COL_US, ST(p50, SER_STAT), CSV },
+	{ "time_p99_us", COL_US, ST(p99, SER_STAT), CSV, TAB(9, 1, "p99", "(us)", 9, 2) },
+	{ "algbw_gbps", COL_GBPS, GET(col_double, algbw_gbps), CSV, TAB(6, 1, "algbw", "(GB/s)", 7, 3) },
+	{ "busbw_gbps", COL_GBPS, GET(col_double, busbw_gbps), CSV, TAB(7, 1, "busbw", "(GB/s)", 7, 3) },
+	{ "wrong", COL_INT, GET(col_i64, wrong), CSV, TAB(8, 1, "#wrong", "", 6, 0) },
+	{ "stat", COL_STR, .get = col_stat_name, CSV },
+	{ "warmup_iters", COL_INT, GET(col_int, warmup.iters), CSV },
+	STATS("rankmax", SER_RANKMAX),
+	STATS("rankavg", SER_RANKAVG),
+	{ "warmup_stable", COL_BOOL, GET(col_bool, warmup.stable) },
+	{ "warmup_windows", COL_INT, GET(col_int, warmup.windows) },
+	{ "warmup_ms", COL_MS, GET(col_double, warmup.ms) },
+};
+
+#undef STATS
+#undef TAB
+#undef CSV
+#undef ST
+#undef GET
+
+/* Number of stdout table positions (the largest tab). */
+#define TAB_COLS 9
 
 const char *rb_stat_name(enum rb_stat stat)
 {
@@ -230,23 +381,33 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s)
 	return 0;
 }
 
-/* One CSV field of rec into f. */
-static void csv_field(json_t *rec, const struct csv_col *c, char *f, size_t len)
+/* Column c of rec as text into f: the CSV's precision, or for the
+ * table (prec >= 0) the table's; a missing or negative #wrong reads N/A
+ * in the table. */
+static void col_text(json_t *rec, const struct rb_col *c, int prec, char *f,
+		     size_t len)
 {
 	json_t *v = json_object_get(rec, c->key);
 
-	switch (c->fmt) {
-	case CSV_STR:
+	switch (c->kind) {
+	case COL_STR:
 		snprintf(f, len, "%s", json_string_value(v) ? json_string_value(v) : "");
 		break;
-	case CSV_INT:
-		snprintf(f, len, "%" PRId64, (int64_t)json_integer_value(v));
+	case COL_INT:
+		if (prec >= 0 && json_integer_value(v) < 0)
+			snprintf(f, len, "N/A");
+		else
+			snprintf(f, len, "%" PRId64, (int64_t)json_integer_value(v));
 		break;
-	case CSV_US:
-		snprintf(f, len, "%.3f", json_real_value(v));
+	case COL_BOOL:
+		snprintf(f, len, "%d", json_is_true(v));
 		break;
-	case CSV_GBPS:
-		snprintf(f, len, "%.6f", json_real_value(v));
+	case COL_US:
+	case COL_MS:
+		snprintf(f, len, "%.*f", prec >= 0 ? prec : 3, json_real_value(v));
+		break;
+	case COL_GBPS:
+		snprintf(f, len, "%.*f", prec >= 0 ? prec : 6, json_real_value(v));
 		break;
 	}
 }
@@ -255,18 +416,52 @@ static void csv_field(json_t *rec, const struct csv_col *c, char *f, size_t len)
 static int csv_append(json_t *rec, char **buf, size_t *len, size_t *cap)
 {
 	int rc = 0;
+	int n = 0;
 
-	for (size_t i = 0; i < RB_ARRAY_SIZE(csv_cols) && !rc; i++) {
+	for (size_t i = 0; i < RB_ARRAY_SIZE(cols) && !rc; i++) {
 		char f[128];
 
+		if (!cols[i].csv)
+			continue;
 		if (rec)
-			csv_field(rec, &csv_cols[i], f, sizeof(f));
+			col_text(rec, &cols[i], -1, f, sizeof(f));
 		else
-			snprintf(f, sizeof(f), "%s", csv_cols[i].key);
-		rc = i ? append(buf, len, cap, ",") : 0;
+			snprintf(f, sizeof(f), "%s", cols[i].key);
+		rc = n++ ? append(buf, len, cap, ",") : 0;
 		rc = rc ? rc : append(buf, len, cap, f);
 	}
 	return rc ? rc : append(buf, len, cap, "\n");
+}
+
+/* \return the column at table position tab, or NULL. */
+static const struct rb_col *tab_col(int tab)
+{
+	for (size_t i = 0; i < RB_ARRAY_SIZE(cols); i++)
+		if (cols[i].tab == tab)
+			return &cols[i];
+	return NULL;
+}
+
+/* Prints the table columns with per_placement pp: of rec, or with rec
+ * NULL the header (unit 0) or units (unit 1) line; a NULL rec with
+ * unit -1 prints "-" (a placement that was not run). */
+static void tab_print(json_t *rec, int pp, int unit)
+{
+	int first = !pp;
+
+	for (int t = 1; t <= TAB_COLS; t++) {
+		const struct rb_col *c = tab_col(t);
+		char f[128];
+
+		if (!c || c->per_placement != pp)
+			continue;
+		if (rec)
+			col_text(rec, c, c->prec, f, sizeof(f));
+		else
+			snprintf(f, sizeof(f), "%s", unit < 0 ? "-" : unit ? c->unit : c->head);
+		printf(first ? "%*s" : " %*s", c->width, f);
+		first = 0;
+	}
 }
 
 /* Rewrites <base>.json and <base>.csv from the in-memory document. */
@@ -350,12 +545,13 @@ static void print_preamble(const struct rb_report *r)
 	printf("#\n");
 	printf("# %10s %12s %8s %6s   %-41s   %-41s\n", "", "", "", "",
 	       "                out-of-place", "                  in-place");
-	printf("# %10s %12s %8s %6s %9s %7s %7s %6s %9s %9s %7s %7s %6s %9s\n",
-	       "size", "count", "type", "redop", "time", "algbw", "busbw",
-	       "#wrong", "p99", "time", "algbw", "busbw", "#wrong", "p99");
-	printf("# %10s %12s %8s %6s %9s %7s %7s %6s %9s %9s %7s %7s %6s %9s\n",
-	       "(B)", "(elements)", "", "", "(us)", "(GB/s)", "(GB/s)", "",
-	       "(us)", "(us)", "(GB/s)", "(GB/s)", "", "(us)");
+	for (int unit = 0; unit <= 1; unit++) {
+		printf("# ");
+		tab_print(NULL, 0, unit);
+		tab_print(NULL, 1, unit);
+		tab_print(NULL, 1, unit);
+		printf("\n");
+	}
 }
 
 int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
@@ -394,77 +590,22 @@ int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
 	return 0;
 }
 
-/* Sets <prefix>_us (the mean), <prefix>_min_us, _max_us, _p50_us, _p99_us. */
-static void put_stats(json_t *rec, const char *prefix, const struct rb_stats *t)
-{
-	const struct {
-		const char *suffix;
-		double v;
-	} f[] = {
-		{ "us", t->avg }, { "min_us", t->min }, { "max_us", t->max },
-		{ "p50_us", t->p50 }, { "p99_us", t->p99 },
-	};
-
-	for (size_t i = 0; i < RB_ARRAY_SIZE(f); i++) {
-		char key[32];
-
-		snprintf(key, sizeof(key), "%s_%s", prefix, f[i].suffix);
-		json_object_set_new(rec, key, json_real(f[i].v));
-	}
-}
-
-/* A record: the CSV columns in their order, then the JSON-only keys. */
+/* A record: every column, in the table's order. */
 static json_t *row_json(const struct rb_report *r, const struct rb_row *row,
 			const char *placement)
 {
-	const struct rb_run_meta *m = r->m;
-	enum rb_stat stat = m->opts->stat;
-	json_t *rec = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:s, s:s}",
-				"collective", rb_coll_kind_name(m->kind),
-				"transport", m->transport, "algo", m->algo,
-				"nranks", m->nranks, "placement", placement,
-				"size_bytes", (json_int_t)row->size_bytes,
-				"count", (json_int_t)row->count,
-				"dtype", rb_dtype_name(m->opts->dtype),
-				"redop", redop_col(r));
+	const struct col_src s = { .r = r, .row = row, .placement = placement };
+	json_t *rec = json_object();
 
-	put_stats(rec, "time", rb_row_time(row, stat));
-	json_object_set_new(rec, "algbw_gbps", json_real(row->algbw_gbps));
-	json_object_set_new(rec, "busbw_gbps", json_real(row->busbw_gbps));
-	json_object_set_new(rec, "wrong", json_integer(row->wrong));
-	json_object_set_new(rec, "stat", json_string(rb_stat_name(stat)));
-	json_object_set_new(rec, "warmup_iters", json_integer(row->warmup.iters));
-	put_stats(rec, "rankmax", &row->t_max_us);
-	put_stats(rec, "rankavg", &row->t_avg_us);
-	json_object_set_new(rec, "warmup_stable", json_boolean(row->warmup.stable));
-	json_object_set_new(rec, "warmup_windows", json_integer(row->warmup.windows));
-	json_object_set_new(rec, "warmup_ms", json_real(row->warmup.ms));
+	for (size_t i = 0; i < RB_ARRAY_SIZE(cols); i++)
+		json_object_set_new(rec, cols[i].key, cols[i].get(&s, &cols[i]));
 	return rec;
 }
 
-static void print_cols(const struct rb_row *row, enum rb_stat stat)
+/* Counts a placement's row into the summary and keeps its record. */
+static void account(struct rb_report *r, const struct rb_row *row, json_t *rec)
 {
-	const struct rb_stats *t = rb_row_time(row, stat);
-	char wrong[24];
-
-	if (!row->valid) {
-		printf(" %9s %7s %7s %6s %9s", "-", "-", "-", "-", "-");
-		return;
-	}
-	if (row->wrong < 0)
-		snprintf(wrong, sizeof(wrong), "N/A");
-	else
-		snprintf(wrong, sizeof(wrong), "%" PRId64, row->wrong);
-	printf(" %9.2f %7.3f %7.3f %6s %9.2f", t->avg, row->algbw_gbps,
-	       row->busbw_gbps, wrong, t->p99);
-}
-
-static void account(struct rb_report *r, const struct rb_row *row,
-		    const char *placement)
-{
-	if (!row->valid)
-		return;
-	json_array_append_new(r->records, row_json(r, row, placement));
+	json_array_append(r->records, rec);
 	r->busbw_sum += row->busbw_gbps;
 	r->nrows++;
 	if (row->busbw_gbps > r->peak_busbw)
@@ -494,66 +635,22 @@ void rb_report_prime(struct rb_report *r, const struct rb_warmup *w)
 int rb_report_row(struct rb_report *r, const struct rb_row *oop,
 		  const struct rb_row *ip)
 {
-	printf("  %10" PRIu64 " %12" PRIu64 " %8s %6s", oop->size_bytes,
-	       oop->count, rb_dtype_name(r->m->opts->dtype), redop_col(r));
-	print_cols(oop, r->m->opts->stat);
-	print_cols(ip, r->m->opts->stat);
+	json_t *ro = row_json(r, oop, "out-of-place");
+	json_t *ri = row_json(r, ip, "in-place");
+
+	printf("  ");
+	tab_print(ro, 0, 0);
+	tab_print(oop->valid ? ro : NULL, 1, -1);
+	tab_print(ip->valid ? ri : NULL, 1, -1);
 	printf("\n");
 	fflush(stdout);
-	account(r, oop, "out-of-place");
-	account(r, ip, "in-place");
+	if (oop->valid)
+		account(r, oop, ro);
+	if (ip->valid)
+		account(r, ip, ri);
+	json_decref(ro);
+	json_decref(ri);
 	return flush_files(r);
-}
-
-/* Cuts path at its last '/'. \return path. */
-static char *dir_of(char *path)
-{
-	char *slash = strrchr(path, '/');
-
-	if (slash)
-		*slash = '\0';
-	return path;
-}
-
-/* Runs scripts/rb-plot.sh on the CSV; failures are warnings. */
-static void run_plot(const struct rb_report *r)
-{
-	char script[PATH_MAX + 64];
-	char exe[PATH_MAX];
-	char csv[PATH_MAX + 8];
-	const char *env = getenv("RAILBENCH_PLOT");
-	ssize_t n;
-	pid_t pid;
-	int status = 0;
-
-	if (env) {
-		snprintf(script, sizeof(script), "%s", env);
-	} else {
-		/* <root>/build/bin/x -> <root>/scripts/rb-plot.sh */
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-		snprintf(script, sizeof(script), "%.4000s/../../scripts/rb-plot.sh",
-			 n > 0 ? dir_of(exe) : ".");
-		if (access(script, X_OK))
-			snprintf(script, sizeof(script), "%s/scripts/rb-plot.sh",
-				 RB_SRCDIR);
-	}
-	snprintf(csv, sizeof(csv), "%s.csv", r->base);
-	char *argv[] = { script, "-o", (char *)r->base, csv, NULL };
-
-	if (posix_spawn(&pid, script, NULL, NULL, argv, environ)) {
-		rb_warn("charts not drawn: cannot run %s: %s", script,
-			strerror(errno));
-		return;
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status)) {
-		rb_warn("charts not drawn: %s exited with status %d", script,
-			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		return;
-	}
-	printf("# charts: %s-busbw.{png,svg}, %s-time.{png,svg}\n", r->base,
-	       r->base);
 }
 
 /* The footer's warm-up line: per-row counts, rows that hit a bound, the
@@ -655,8 +752,6 @@ int rb_report_close(struct rb_report *r, int exit_status)
 		json_object_set_new(json_object_get(r->root, "summary"), "failure",
 				    failure_json(exit_status));
 	rc = flush_files(r);
-	if (!rc && r->base[0] && !o->no_plot && r->nrows)
-		run_plot(r);
 	printf("#\n");
 	fflush(stdout);
 	return rc;
