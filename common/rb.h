@@ -152,4 +152,8 @@ int rb_text_check(const char *s);
  * UTF-8 sequence with '?'. \return how many bytes it replaced. */
 size_t rb_text_sanitize(char *s);
 
+/* For a string received from another rank in a char[len]: ends it inside
+ * its buffer, then rb_text_sanitize. \return what rb_text_sanitize does. */
+size_t rb_text_bound(char *s, size_t len);
+
 #endif

@@ -78,3 +78,11 @@ size_t rb_text_sanitize(char *s)
 	}
 	return fixed;
 }
+
+size_t rb_text_bound(char *s, size_t len)
+{
+	if (!len)
+		return 0;
+	s[len - 1] = '\0';
+	return rb_text_sanitize(s);
+}

@@ -11,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int replay_n;
+/* TAP goes to a copy of the original stdout: a target may take stdout
+ * over (fuzz_rankinfo captures what the report prints). */
+static FILE *replay_tap;
 
 /* Runs one file through the target. \return 0, or -1 if unreadable. */
 static int replay_file(const char *path)
@@ -44,8 +48,8 @@ static int replay_file(const char *path)
 	fclose(f);
 	LLVMFuzzerTestOneInput(buf, len);
 	free(buf);
-	printf("ok %d - %s (%zu bytes)\n", ++replay_n, path, len);
-	fflush(stdout);
+	fprintf(replay_tap, "ok %d - %s (%zu bytes)\n", ++replay_n, path, len);
+	fflush(replay_tap);
 	return 0;
 }
 
@@ -65,7 +69,8 @@ static void replay_dir(const char *dir)
 		if (e->d_name[0] == '.' || stat(path, &st) || !S_ISREG(st.st_mode))
 			continue;
 		if (replay_file(path))
-			printf("not ok %d - %s: unreadable\n", ++replay_n, path);
+			fprintf(replay_tap, "not ok %d - %s: unreadable\n", ++replay_n,
+				path);
 	}
 	closedir(d);
 }
@@ -76,12 +81,16 @@ int main(int argc, char **argv)
 	const char *name = slash ? slash + 1 : argv[0];
 	char dir[4096];
 
+	replay_tap = fdopen(dup(STDOUT_FILENO), "w");
+	if (!replay_tap)
+		return 1;
 	if (!strncmp(name, "test_", 5))
 		name += 5;
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
 			if (replay_file(argv[i]))
-				printf("not ok %d - %s: unreadable\n", ++replay_n, argv[i]);
+				fprintf(replay_tap, "not ok %d - %s: unreadable\n",
+					++replay_n, argv[i]);
 		return 0;
 	}
 	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", RB_SRCDIR, name);
@@ -89,7 +98,8 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/tests/fuzz/regress/%s", RB_SRCDIR, name);
 	replay_dir(dir);
 	if (!replay_n) {
-		printf("not ok 1 - %s: no input in tests/fuzz/corpus/%s\n", name, name);
+		fprintf(replay_tap, "not ok 1 - %s: no input in tests/fuzz/corpus/%s\n",
+			name, name);
 		return 1;
 	}
 	return 0;
