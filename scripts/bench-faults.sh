@@ -9,14 +9,17 @@
 # and, with the ranks launched directly (no status wrapper), what mpiexec
 # itself returned (docs/exit-codes.md).
 #
-# usage: scripts/bench-faults.sh [RUNS]
+# usage: scripts/bench-faults.sh [RUNS [LAUNCHER_RUNS]]
+#   RUNS           runs per case with the status wrapper (default 10)
+#   LAUNCHER_RUNS  runs per case without it (default 3)
 # Env: BUILD (default build).
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${1:-10}
+LRUNS=${2:-3}
 export BUILD=${BUILD:-build}
 echo "# per-rank statuses (status wrapper), $RUNS runs per case"
-RB_FAULT_RUNS=$RUNS bash tests/integ/test_faults.sh | grep -E '^(ok|not ok|# [a-z]+: SIG)'
-echo "# launcher only (ranks started directly, as users do), $RUNS runs per case"
-RB_FAULT_RUNS=$RUNS RB_FAULT_WRAP=0 bash tests/integ/test_faults.sh |
-	grep -E '^# [a-z]+: SIG' | sed 's/survivors naming.*; mpiexec/mpiexec/'
+RB_FAULT_RUNS=$RUNS bash tests/integ/test_faults.sh | grep --line-buffered -E '^(ok|not ok|# [a-z]+: SIG)'
+echo "# launcher only (ranks started directly, as users do), $LRUNS runs per case"
+RB_FAULT_RUNS=$LRUNS RB_FAULT_WRAP=0 bash tests/integ/test_faults.sh |
+	grep --line-buffered -E '^# [a-z]+: SIG' | sed --unbuffered 's/survivors naming.*; mpiexec/mpiexec/'

@@ -92,6 +92,7 @@ static int tcp_conn_fail(struct tcp_tp *t, struct tcp_conn *c, int err,
 		char ips[INET_ADDRSTRLEN];
 
 		p->reported = 1;
+		rb_log_culprit(c->peer);
 		rb_err("tcp: lost rank %d (host %s, %s via %s): %s", c->peer,
 		       tcp_host(t, c->peer),
 		       inet_ntop(AF_INET, &p->ip, ips, sizeof(ips)),
