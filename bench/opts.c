@@ -500,9 +500,8 @@ int rb_opts_parse_ext(struct rb_opts *o, const struct rb_opts_ext *x,
 	struct option lo[OPT_MAX];
 	char shortopts[64];
 	char why[256] = "";
-	int c;
-
 	unsigned seen = 0;	/* OPT_SEEN bits of the options given */
+	int c;
 
 	if (rb_opts_check_args(argc, argv, why, sizeof(why)))
 		return bad(print, prog, "%s", why);
@@ -515,7 +514,6 @@ int rb_opts_parse_ext(struct rb_opts *o, const struct rb_opts_ext *x,
 		int rc;
 
 		seen |= opt_seen_bit(c);
-
 		if (c == O_HELP) {
 			if (print)
 				print_help(prog, x, view, nv);

@@ -19,7 +19,7 @@ RUNS=${1:-10}
 LRUNS=${2:-3}
 export BUILD=${BUILD:-build}
 echo "# per-rank statuses (status wrapper), $RUNS runs per case"
-RB_FAULT_RUNS=$RUNS bash tests/integ/test_faults.sh | grep --line-buffered -E '^(ok|not ok|# [a-z]+: SIG)'
+RB_FAULT_RUNS=$RUNS bash tests/integ/test_faults.sh | grep --line-buffered -E '^(ok|not ok|# [a-z]+: SIG|# run )'
 echo "# launcher only (ranks started directly, as users do), $LRUNS runs per case"
 RB_FAULT_RUNS=$LRUNS RB_FAULT_WRAP=0 bash tests/integ/test_faults.sh |
 	grep --line-buffered -E '^# [a-z]+: SIG' | sed --unbuffered 's/survivors naming.*; mpiexec/mpiexec/'
