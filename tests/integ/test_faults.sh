@@ -14,7 +14,8 @@
 # runs it 10 times and prints the counts. RB_FAULT_WRAP=0 launches the
 # ranks without the status-recording wrapper, as users do, to see what
 # mpiexec itself returns (the per-rank rules are then not checked).
-# RB_FAULT_TPS picks the transports (default "shm mpi tcp").
+# RB_FAULT_TPS picks the transports (default "shm mpi tcp"), RB_FAULT_ONLY
+# one case ("mpi STOP on 2": transport, signal, clean-up, victim).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib_simcluster.sh"
 
@@ -162,6 +163,7 @@ check_run() {
 # fault_case TP SIG CLEANUP VICTIM: RUNS runs, one TAP line.
 fault_case() {
 	local tp=$1 sig=$2 cl=$3 v=$4 name k bad ok=0 worst=0 named="" codes=""
+	[ -n "${RB_FAULT_ONLY:-}" ] && [ "$RB_FAULT_ONLY" != "$*" ] && return
 	name="$tp: SIG$sig of rank $v of 4, clean-up $cl"
 	for ((k = 1; k <= RUNS; k++)); do
 		local d=$TMP/$tp-$sig-$cl-$v-$k
