@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "collectives/coll.h"
 #include "common/rb.h"
 #include "transports/transport.h"
 
@@ -24,7 +25,10 @@ struct rb_opts {
 	uint64_t max_bytes;	/* -e */
 	uint64_t step_factor;	/* -f, >= 2 */
 	uint64_t step_bytes;	/* -i, 0 = multiply by step_factor */
-	int iters;		/* -n, >= 1 */
+	int iters;		/* -n, >= 1; with --target-ci the first batch */
+	double target_ci_pct;	/* --target-ci: 0 = fixed -n */
+	double max_time_per_size_s;	/* --max-time-per-size */
+	int per_rank_times;	/* --per-rank-times */
 	int warmup_iters;	/* -w N: fixed count >= 0; auto: the count bound */
 	int warmup_auto;	/* --warmup auto (the default) */
 	int warmup_max_ms;	/* --warmup auto:N:MS: the time bound */
@@ -220,6 +224,113 @@ int rb_warmup_run(const struct rb_opts *o, int force_auto,
 		  int (*iter)(void *ctx, double *t_us_p), void *ctx,
 		  struct rb_warmup *w_p);
 
+/* ---- confidence-driven iterations (ci.c, timed.c) --------------------- */
+
+#define RB_CI_LEVEL 0.95	/* confidence of the interval of the median */
+#define RB_CI_MIN_ITERS 6	/* first batch with --target-ci, at least */
+#define RB_CI_MAX_ITERS 1000000	/* iterations per row, at most */
+#define RB_CI_MAX_TIME_S 10.0	/* default --max-time-per-size */
+
+/* 1-based ranks l <= u of the order statistics bounding a distribution-
+ * free confidence interval of the median of n samples: the largest l with
+ * P(x_(l) <= median <= x_(u)) >= level, u = n + 1 - l (binomial, exact up
+ * to 10000 samples, normal approximation beyond; docs/statistics.md).
+ * \return 0, or -RB_EINVAL when n is too small for level (n < 6 at 95 %). */
+int rb_ci_median_ranks(int n, double level, int *l_p, int *u_p);
+
+/* The interval itself over n sorted samples. \return as above. */
+int rb_ci_median(const double *sorted, int n, double level, double *lo_p,
+		 double *hi_p);
+
+/* The per-iteration series of one placement. */
+struct rb_series {
+	double *max_us;		/* [cap + 1] T_i: max over ranks */
+	double *avg_us;		/* [cap] A_i: mean over ranks */
+	int64_t *ns;		/* [cap] this rank's t_i, then the sums */
+	int cap;
+	int64_t *all_ns;	/* rank 0, --per-rank-times: [nranks x iters] */
+	size_t all_cap;
+};
+
+/* What the timed phase of a row did (docs/statistics.md). */
+struct rb_timed {
+	int iters;		/* timed iterations */
+	int batches;		/* --target-ci: exchanges that decided */
+	int has_ci;		/* enough iterations for a 95 % CI */
+	double ci_lo_us;	/* 95 % CI of the median of T */
+	double ci_hi_us;
+	double p50_us;		/* median of T */
+	double target_pct;	/* --target-ci, 0 = fixed -n */
+	int met;		/* the CI lies within +-target of the median */
+	double ms;		/* wall time of the timed phase, max over ranks */
+};
+
+/* \return 1 when [lo, hi] lies within +-pct % of median. */
+int rb_ci_within(double lo, double hi, double median, double pct);
+
+/* Runs the timed iterations of one row: -n of them, or with
+ * o->target_ci_pct batches until the 95 % CI of the median of T is within
+ * the target or o->max_time_per_size_s has passed. After each batch one
+ * bounded bootstrap exchange gives every rank the same per-iteration
+ * maxima and elapsed time, so every rank stops after the same iteration.
+ * iter times one iteration (ns, this rank). Fills s->max_us, s->avg_us
+ * (the series of all ranks, every rank), with o->per_rank_times rank 0's
+ * s->all_ns, and *t_p. \return 0 or -RB_E*. */
+int rb_timed_run(const struct rb_opts *o, const struct rb_boot_ops *bops,
+		 struct rb_boot *boot, int nranks,
+		 int (*iter)(void *ctx, int64_t *ns_p), void *ctx,
+		 struct rb_series *s, struct rb_timed *t_p);
+
+/* Makes room for n iterations (and the exchange's extra slot).
+ * \return 0 or -RB_ENOMEM. */
+int rb_series_reserve(struct rb_series *s, int n);
+void rb_series_free(struct rb_series *s);
+
+/* ---- stragglers (straggler.c) -------------------------------------------- */
+
+/* Which rank was the slowest how often and by how much (--per-rank-times). */
+struct rb_straggler {
+	int rank;		/* slowest in the most iterations */
+	int slowest_iters;	/* in how many */
+	int iters;
+	int nslowest;		/* distinct ranks slowest at least once */
+	double excess_us;	/* its mean lead over the median rank there */
+	double excess_pct;	/* the same, % of the median rank's time */
+};
+
+/* ns[r * n + i]: rank r's time of iteration i. Per iteration the slowest
+ * rank and its lead over the median rank (nearest rank); the rank slowest
+ * most often (lowest rank on ties) is s_p's. nranks >= 1, n >= 1. */
+void rb_straggler_analyse(const int64_t *ns, int nranks, int n,
+			  struct rb_straggler *s_p);
+
+/* ---- the alpha-beta fit (fit.c) ------------------------------------------ */
+
+/* One measured row: its cost coefficients for the fitted link class and
+ * its time. */
+struct rb_fit_point {
+	double steps;
+	double bytes;
+	double t_us;
+};
+
+struct rb_fit {
+	int npoints;
+	double alpha_us;	/* per step */
+	double beta_gbps;	/* per link, GB/s = 1e9 B/s */
+	double rms_pct;		/* relative residuals (model - measured) */
+	double max_pct;		/* the largest |residual| */
+};
+
+/* Least squares of t = steps x alpha + bytes / beta on relative errors
+ * (each point weighted by 1/t^2), alpha >= 0 (docs/model.md).
+ * \return 0, or -RB_EINVAL when fewer than 2 points or no positive beta
+ * fits. */
+int rb_fit_alpha_beta(const struct rb_fit_point *p, int n, struct rb_fit *f_p);
+
+/* \return the fitted model's time of p, in us. */
+double rb_fit_eval(const struct rb_fit *f, const struct rb_fit_point *p);
+
 /* ---- report (report.c) ------------------------------------------------- */
 
 struct rb_report;
@@ -266,6 +377,11 @@ struct rb_row {
 	double busbw_gbps;
 	int64_t wrong;		/* -1 when not checked */
 	struct rb_warmup warmup;
+	struct rb_timed timed;		/* iterations, CI of the median */
+	int has_cost;			/* cost form known (not native) */
+	struct rb_coll_cost cost;	/* the algorithm's, at this size */
+	int64_t *rank_ns;		/* --per-rank-times, rank 0: [nranks x iters], owned */
+	struct rb_straggler straggler;	/* valid when rank_ns */
 	int valid;		/* 0: placement not run */
 };
 

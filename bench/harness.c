@@ -142,12 +142,7 @@ static int alloc_buffers(struct bench *b)
 
 	b->desc->sizes(b->counts[b->ncounts - 1], b->rank, b->nranks, &s);
 	rc = rb_links_buffers(&b->links, s.send_count * ts, s.recv_count * ts);
-	b->times = calloc((size_t)b->o.iters, sizeof(*b->times));
-	b->times_avg = calloc((size_t)b->o.iters, sizeof(*b->times_avg));
-	b->times_ns = calloc((size_t)b->o.iters, sizeof(*b->times_ns));
-	if (!rc && (!b->times || !b->times_avg || !b->times_ns))
-		rc = -RB_ENOMEM;
-	return rc;
+	return rc ? rc : rb_series_reserve(&b->series, b->o.iters);
 }
 
 
@@ -285,9 +280,7 @@ static void bench_free(struct bench *b)
 	b->tp = NULL;
 	rb_report_free(b->report);
 	free(b->infos);
-	free(b->times);
-	free(b->times_avg);
-	free(b->times_ns);
+	rb_series_free(&b->series);
 	free(b->counts);
 	rb_world_fini(&b->world);
 	b->hosts = NULL;

@@ -39,9 +39,7 @@ struct bench {
 	struct rb_exec *barrier_ex;
 	uint64_t *counts;		/* table counts of the sweep */
 	int ncounts;
-	double *times;			/* [iters] max over ranks, us */
-	double *times_avg;		/* [iters] mean over ranks, us */
-	int64_t *times_ns;		/* [iters] this rank's, then the sum */
+	struct rb_series series;	/* the current row's iteration times */
 	struct rb_report *report;
 	struct rb_warmup prime;		/* the priming before the first size */
 	struct rb_rank_info *infos;	/* rank 0: [nranks] */

@@ -68,11 +68,11 @@ static void fill_input(struct bench *b, int in_place, uint64_t count,
 			   b->o.op, b->rank, b->nranks, seed);
 }
 
-static int prepare(struct bench *b, uint64_t count, int in_place,
-		   const struct rb_coll_sizes *s, struct rb_tp_coll *call,
-		   struct rb_exec **ex_p)
+/* This rank's collective arguments for count and the placement. */
+static struct rb_coll_args coll_args(struct bench *b, uint64_t count,
+				     int in_place)
 {
-	struct rb_coll_args a = {
+	return (struct rb_coll_args){
 		.kind = b->kind,
 		.rank = b->rank,
 		.nranks = b->nranks,
@@ -83,6 +83,13 @@ static int prepare(struct bench *b, uint64_t count, int in_place,
 		.chunk_bytes = b->o.chunk_bytes,
 		.topo = &b->links.topo,
 	};
+}
+
+static int prepare(struct bench *b, uint64_t count, int in_place,
+		   const struct rb_coll_sizes *s, struct rb_tp_coll *call,
+		   struct rb_exec **ex_p)
+{
+	struct rb_coll_args a = coll_args(b, count, in_place);
 	struct rb_exec_args ea = {
 		.tp = b->tp,
 		.sched = &b->sched,
@@ -143,22 +150,27 @@ static int warmup_iter(void *ctx, double *t_us_p)
 	return rc;
 }
 
-/* Per iteration: the max over ranks into times, the mean into times_avg
- * (exact: integer nanoseconds summed). */
-static int reduce_times(struct bench *b)
+/* rb_timed_run's view of timed_once. */
+static int timed_iter(void *ctx, int64_t *ns_p)
 {
-	int n = b->o.iters;
-	int rc;
+	return timed_once(ctx, ns_p);
+}
 
-	for (int i = 0; i < n; i++)
-		b->times[i] = (double)b->times_ns[i] / 1e3;
-	rc = boot_rc(b, b->bops->allreduce_max_f64(b->boot, "iteration times",
-						   b->times, n));
-	rc = rc ? rc : boot_rc(b, b->bops->allreduce_sum_i64(b->boot,
-				"iteration time sums", b->times_ns, n));
-	for (int i = 0; !rc && i < n; i++)
-		b->times_avg[i] = (double)b->times_ns[i] / 1e3 / b->nranks;
-	return rc;
+/* The cost form of the algorithm that runs count (auto picks per size). */
+static void row_cost(struct bench *b, uint64_t count, struct rb_row *row)
+{
+	struct rb_coll_args a = coll_args(b, count, 0);
+	const struct rb_coll_algo *al;
+	struct rb_coll_shape sh;
+
+	if (b->native)
+		return;
+	al = rb_coll_algo_find(b->kind, b->o.algo, &a);
+	if (!al || !al->cost)
+		return;
+	sh = rb_coll_shape_of(&a);
+	al->cost(&sh, (double)row->size_bytes, &row->cost);
+	row->has_cost = 1;
 }
 
 /* The data check: one more iteration on fresh input. \return 0 or -RB_E*;
@@ -193,6 +205,7 @@ static int measure(struct bench *b, uint64_t count, int in_place,
 	struct rb_tp_coll call;
 	struct iter_ctx c = { .b = b, .call = &call };
 	struct rb_warmup w;
+	struct rb_timed timed;
 	int64_t wrong = 0;
 	int rc;
 
@@ -209,11 +222,10 @@ static int measure(struct bench *b, uint64_t count, int in_place,
 		b->prime = w;
 		goto out;
 	}
-	for (int i = 0; i < b->o.iters && !rc; i++)
-		rc = timed_once(&c, &b->times_ns[i]);
+	rc = boot_rc(b, rb_timed_run(&b->o, b->bops, b->boot, b->nranks,
+				     timed_iter, &c, &b->series, &timed));
 	if (!rc && b->o.check)
 		rc = check_data(b, &c, count, in_place, &s, seed + 1, &wrong);
-	rc = rc ? rc : reduce_times(b);
 	if (!rc && b->o.check)
 		rc = boot_rc(b, b->bops->allreduce_sum_i64(b->boot, "#wrong sum",
 							   &wrong, 1));
@@ -224,10 +236,25 @@ static int measure(struct bench *b, uint64_t count, int in_place,
 		.count = count,
 		.wrong = b->o.check ? wrong : -1,
 		.warmup = w,
+		.timed = timed,
 		.valid = 1,
 	};
-	rb_stats_compute(b->times, b->o.iters, &row->t_max_us);
-	rb_stats_compute(b->times_avg, b->o.iters, &row->t_avg_us);
+	row_cost(b, count, row);
+	if (b->o.per_rank_times && b->rank == 0) {
+		/* A copy: the next placement reuses the series. */
+		size_t len = (size_t)b->nranks * timed.iters * sizeof(int64_t);
+
+		row->rank_ns = malloc(len);
+		if (!row->rank_ns) {
+			rc = -RB_ENOMEM;
+			goto out;
+		}
+		memcpy(row->rank_ns, b->series.all_ns, len);
+		rb_straggler_analyse(row->rank_ns, b->nranks, timed.iters,
+				     &row->straggler);
+	}
+	rb_stats_compute(b->series.max_us, timed.iters, &row->t_max_us);
+	rb_stats_compute(b->series.avg_us, timed.iters, &row->t_avg_us);
 	row->algbw_gbps = rb_algbw_gbps(row->size_bytes,
 					rb_row_time(row, b->o.stat)->avg);
 	row->busbw_gbps = row->algbw_gbps * b->desc->busbw_factor(b->nranks);
@@ -263,6 +290,8 @@ int rb_bench_sweep(struct bench *b)
 		if (!rc && agree(b, b->rank == 0 ? rb_report_row(b->report, &oop, &ip) : 0,
 				 "results write"))
 			rc = -RB_ESYS;
+		free(oop.rank_ns);
+		free(ip.rank_ns);
 	}
 	return rc;
 }

@@ -44,6 +44,9 @@ enum opt_id {
 	O_TOPO_XML,
 	O_WARMUP_MODE,
 	O_STAT,
+	O_TARGET_CI,
+	O_MAX_TIME,
+	O_PER_RANK,
 	/* Options owned by transports: O_TP + their index (rb_tp_opt_at). */
 	O_TP = 1000,
 };
@@ -66,6 +69,9 @@ static const struct opt_def opt_table[] = {
 	{ "warmup-iters", "warmup_iters", O_WARMUP, 1, "N", "N untimed warm-up iterations per size (instead of --warmup auto)" },
 	{ "warmup", NULL, O_WARMUP_MODE, 1, "auto[:N[:MS]]", "warm up each size until its iteration time is stable, at most N iterations and MS ms (default auto:1000:1000); or a count, as -w" },
 	{ "stat", NULL, O_STAT, 1, "max|avg", "time column: per iteration, the slowest rank or the mean over ranks (default max)" },
+	{ "target-ci", NULL, O_TARGET_CI, 1, "PCT", "per size, iterate until the 95 % CI of the median time is within +-PCT % (0 < PCT <= 100; default: a fixed -n)" },
+	{ "max-time-per-size", NULL, O_MAX_TIME, 1, "SEC", "with --target-ci, stop a size after SEC s of timed iterations even if not converged (default 10)" },
+	{ "per-rank-times", NULL, O_PER_RANK, 0, NULL, "record every rank's iteration times and name the slowest rank per size" },
 	{ "check", NULL, O_CHECK, 1, "0|1", "verify received data (default 1)" },
 	{ "datatype", NULL, O_DTYPE, 1, "TYPE", "int32, int64, float, double, half, bfloat16 (default float)" },
 	{ "op", NULL, O_OP, 1, "OP", "sum, prod, max, min (default sum)" },
@@ -105,6 +111,7 @@ void rb_opts_defaults(struct rb_opts *o)
 		.warmup_auto = 1,
 		.warmup_max_ms = RB_WARMUP_AUTO_MS,
 		.stat = RB_STAT_MAX,
+		.max_time_per_size_s = RB_CI_MAX_TIME_S,
 		.check = 1,
 		.dtype = RB_FLOAT,
 		.op = RB_OP_SUM,
@@ -337,6 +344,23 @@ static int set_size(int id, const char *arg, uint64_t *out, int print,
 	return 0;
 }
 
+/* A real number in (lo, hi], the whole string; expect says what is. */
+static int set_real(int id, const char *arg, double lo, double hi,
+		    double *out, int print, const char *prog,
+		    const char *expect)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v > lo && v <= hi))
+		return bad(print, prog, "--%s '%s': expected %s", opt_name(id),
+			   arg, expect);
+	*out = v;
+	return 0;
+}
+
 /* --warmup auto, auto:N, auto:N:MS, or a plain count like -w. */
 static int parse_warmup(struct rb_opts *o, const char *arg, int print,
 			const char *prog)
@@ -441,6 +465,12 @@ static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
 			return bad(print, prog, "--expect-busbw '%s': expected a positive, finite number of GB/s", arg);
 		return 0;
 	}
+	case O_TARGET_CI:
+		return set_real(id, arg, 0, 100, &o->target_ci_pct, print, prog,
+				"a percentage in (0, 100], e.g. 2");
+	case O_MAX_TIME:
+		return set_real(id, arg, 0, 86400, &o->max_time_per_size_s, print,
+				prog, "seconds in (0, 86400], e.g. 0.5");
 	case O_RAILS:
 		if (strcmp(arg, "auto"))
 			return bad(print, prog, "--rails '%s': only 'auto' is supported", arg);
@@ -471,6 +501,9 @@ static int parse_flag(struct rb_opts *o, int id, const char *arg)
 		return 0;
 	case O_NO_PLOT:
 		o->no_plot = 1;
+		return 0;
+	case O_PER_RANK:
+		o->per_rank_times = 1;
 		return 0;
 	case O_BIND:
 		o->bind = 1;

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/outcome.h"
+#include "bench/trust.h"
 #include "collectives/coll.h"
 
 struct rb_report {
@@ -158,6 +160,27 @@ static json_t *col_double(const struct col_src *s, const struct rb_col *c)
 	return json_real(*(const double *)((const char *)s->row + c->off));
 }
 
+/* The 95 % CI bounds of the median of T: null with too few iterations. */
+static json_t *col_ci_lo(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return s->row->timed.has_ci ? json_real(s->row->timed.ci_lo_us) : json_null();
+}
+
+static json_t *col_ci_hi(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return s->row->timed.has_ci ? json_real(s->row->timed.ci_hi_us) : json_null();
+}
+
+/* Whether --target-ci was met: null without a target. */
+static json_t *col_ci_met(const struct col_src *s, const struct rb_col *c)
+{
+	(void)c;
+	return s->row->timed.target_pct > 0 ? json_boolean(s->row->timed.met) :
+					      json_null();
+}
+
 /* A statistic (c->off in struct rb_stats) of the series c->series. */
 static json_t *col_stats(const struct col_src *s, const struct rb_col *c)
 {
@@ -208,6 +231,10 @@ static const struct rb_col cols[] = {
 	{ "warmup_iters", COL_INT, GET(col_int, warmup.iters), CSV },
 	STATS("rankmax", SER_RANKMAX),
 	STATS("rankavg", SER_RANKAVG),
+	{ "iters", COL_INT, GET(col_int, timed.iters), CSV },
+	{ "ci95_lo_us", COL_US, .get = col_ci_lo, CSV },
+	{ "ci95_hi_us", COL_US, .get = col_ci_hi, CSV },
+	{ "ci_met", COL_BOOL, .get = col_ci_met, CSV },
 	{ "warmup_stable", COL_BOOL, GET(col_bool, warmup.stable) },
 	{ "warmup_windows", COL_INT, GET(col_int, warmup.windows) },
 	{ "warmup_ms", COL_MS, GET(col_double, warmup.ms) },
@@ -323,6 +350,12 @@ static json_t *meta_json(const struct rb_run_meta *m)
 	json_object_set_new(meta, "run_id", json_string(m->run_id));
 	json_object_set_new(meta, "started", json_string(started));
 	json_object_set_new(meta, "iters", json_integer(o->iters));
+	if (o->target_ci_pct > 0) {
+		json_object_set_new(meta, "target_ci_pct", json_real(o->target_ci_pct));
+		json_object_set_new(meta, "max_time_per_size_s",
+				    json_real(o->max_time_per_size_s));
+	}
+	json_object_set_new(meta, "per_rank_times", json_boolean(o->per_rank_times));
 	json_object_set_new(meta, "warmup", json_string(o->warmup_auto ? "auto" : "fixed"));
 	json_object_set_new(meta, "warmup_iters", json_integer(o->warmup_iters));
 	if (o->warmup_auto)
@@ -389,6 +422,11 @@ static void col_text(json_t *rec, const struct rb_col *c, int prec, char *f,
 {
 	json_t *v = json_object_get(rec, c->key);
 
+	/* null (no CI, no target): an empty CSV field, "-" in the table. */
+	if (json_is_null(v)) {
+		snprintf(f, len, "%s", prec >= 0 ? "-" : "");
+		return;
+	}
 	switch (c->kind) {
 	case COL_STR:
 		snprintf(f, len, "%s", json_string_value(v) ? json_string_value(v) : "");
@@ -525,6 +563,10 @@ static void print_preamble(const struct rb_report *r)
 	       m->nnodes, m->nnodes == 1 ? "" : "s", rb_dtype_name(o->dtype),
 	       redop_col(r), o->iters, warm, o->check ? "on" : "off",
 	       o->timeout_ms / 1000);
+	if (o->target_ci_pct > 0)
+		printf("# iterations: per size until the 95 %% CI of the median is within +-%g %%, at least %d, at most %g s (--target-ci, --max-time-per-size)\n",
+		       o->target_ci_pct, RB_MAX(o->iters, RB_CI_MIN_ITERS),
+		       o->max_time_per_size_s);
 	printf("# time: mean over the timed iterations of the per-iteration %s "
 	       "(--stat %s); algbw and busbw from it\n",
 	       o->stat == RB_STAT_AVG ? "mean over ranks" : "maximum over ranks",
@@ -599,6 +641,7 @@ static json_t *row_json(const struct rb_report *r, const struct rb_row *row,
 
 	for (size_t i = 0; i < RB_ARRAY_SIZE(cols); i++)
 		json_object_set_new(rec, cols[i].key, cols[i].get(&s, &cols[i]));
+	rb_trust_row_json(rec, row, r->m);
 	return rec;
 }
 
@@ -673,55 +716,26 @@ static void print_warmup(const struct rb_report *r)
 		       o->warmup_iters, prime);
 }
 
-/* The #wrong line: over the rows actually checked, which after a failure
- * are the rows finished before it. */
-static void print_wrong(const struct rb_report *r, int complete)
-{
-	if (!r->m->opts->check)
-		printf("# Out of bounds values : not checked (-c 0)\n");
-	else if (!r->checked)
-		printf("# Out of bounds values : none checked: the run failed before its first row\n");
-	else if (complete)
-		printf("# Out of bounds values : %" PRId64 " %s\n", r->wrong,
-		       r->wrong ? "FAILED" : "OK");
-	else
-		printf("# Out of bounds values : %" PRId64 " %s in the %d rows checked before the failure\n",
-		       r->wrong, r->wrong ? "FAILED" : "OK", r->nrows);
-}
-
-/* The summary's failure object: what rank 0 saw first (docs/results.md). */
-static json_t *failure_json(int exit_status)
-{
-	const char *why = rb_log_first_error();
-	int culprit = rb_log_get_culprit();
-	json_t *reason = json_string(why[0] ? why : rb_strerror(-RB_EPEER));
-
-	return json_pack("{s:o, s:o, s:i, s:i}",
-			 "reason", reason ? reason : json_string("unknown"),
-			 "peer", culprit >= 0 ? json_integer(culprit) : json_null(),
-			 "detected_by", 0, "exit_status", exit_status);
-}
-
 int rb_report_close(struct rb_report *r, int exit_status)
 {
 	const struct rb_opts *o = r->m->opts;
 	double avg = r->nrows ? r->busbw_sum / r->nrows : 0;
 	/* Called with 0 only when every size ran. */
 	int complete = exit_status == 0;
+	json_t *trust;
 	int rc;
 
 	r->verdict = 0;
-	print_wrong(r, complete);
+	rb_outcome_print_wrong(r->m->opts->check, r->checked, r->wrong, r->nrows,
+			       complete);
 	printf("# Avg bus bandwidth    : %.6g GB/s\n", avg);
 	printf("# Peak bus bandwidth   : %.6g GB/s\n", r->peak_busbw);
 	print_warmup(r);
+	trust = rb_trust_footer(r->records, r->m);
 	if (r->wrong)
 		r->verdict = RB_EXIT_VERDICT;
 	if (!complete) {
-		const char *why = rb_log_first_error();
-
-		printf("# Verdict: FAIL (runtime): %s; %d rows measured before the failure\n",
-		       why[0] ? why : "the run did not finish", r->nrows);
+		rb_outcome_print_failed(r->nrows);
 		r->verdict = exit_status;
 	} else if (o->expect_gbps > 0) {
 		int ok = r->peak_busbw >= o->expect_gbps;
@@ -750,7 +764,10 @@ int rb_report_close(struct rb_report *r, int exit_status)
 				      "warmup_unstable_rows", r->warm_unstable));
 	if (!complete)
 		json_object_set_new(json_object_get(r->root, "summary"), "failure",
-				    failure_json(exit_status));
+				    rb_outcome_failure_json(exit_status));
+	if (trust)
+		json_object_update(json_object_get(r->root, "summary"), trust);
+	json_decref(trust);
 	rc = flush_files(r);
 	printf("#\n");
 	fflush(stdout);

@@ -154,9 +154,45 @@ struct rb_coll_args {
 	const struct rb_coll_topo *topo;
 };
 
+/* Link classes of the cost model (docs/model.md). */
+enum rb_link_class {
+	RB_LINK_INTRA,	/* between ranks of one node */
+	RB_LINK_INTER,	/* between nodes, per rail */
+	RB_NLINK_CLASSES,
+};
+
+/* The alpha-beta cost of one execution (docs/model.md): per link class c,
+ * t = sum_c steps[c] x alpha_c + bytes[c] / beta_c, where steps are the
+ * dependent message steps on a rank's critical path and bytes what one
+ * link carries over them (for a table size of S bytes). */
+struct rb_coll_cost {
+	double steps[RB_NLINK_CLASSES];
+	double bytes[RB_NLINK_CLASSES];
+};
+
+/* The job's shape for a cost model: n ranks on nnodes nodes, per_node
+ * (n / nnodes) each. */
+struct rb_coll_shape {
+	int nranks;
+	int nnodes;
+	int per_node;
+};
+
+/* \return the shape of a's job (one node when a->topo is NULL). */
+struct rb_coll_shape rb_coll_shape_of(const struct rb_coll_args *a);
+
+/* The cost of a flat algorithm: every step on the slowest link of the
+ * job, inter-node when it spans nodes, else intra-node. */
+void rb_coll_cost_flat(const struct rb_coll_shape *sh, double steps,
+		       double bytes, struct rb_coll_cost *c);
+
 struct rb_coll_algo {
 	const char *name;	/* "ring", "rd", "pairwise", "hier", ... */
 	enum rb_coll_kind kind;
+	/* The algorithm's own cost form for a table size of bytes S (bytes
+	 * per link as multiples of S, docs/model.md). */
+	void (*cost)(const struct rb_coll_shape *sh, double bytes,
+		     struct rb_coll_cost *c);
 	/* \return 1 if it can run these arguments; 0 after writing the
 	 * reason into why ("ranks per node differ: node1 has 3, node0 2"). */
 	int (*supports)(const struct rb_coll_args *a, char *why, size_t len);

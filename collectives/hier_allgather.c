@@ -48,9 +48,26 @@ static int hier_ag_supports(const struct rb_coll_args *a, char *why,
 	return rb_coll_hier_supports(a, RB_COLL_ALLGATHER, why, len);
 }
 
+/* Blocks of B = S/n. Inter-node, per rail: N-1 steps of B. Intra-node:
+ * L-1 steps of N blocks. */
+static void hier_ag_cost(const struct rb_coll_shape *sh, double bytes,
+			 struct rb_coll_cost *c)
+{
+	double l = sh->per_node;
+	double nn = sh->nnodes;
+	double blk = bytes / sh->nranks;
+
+	*c = (struct rb_coll_cost){
+		.steps = { [RB_LINK_INTRA] = l - 1, [RB_LINK_INTER] = nn - 1 },
+		.bytes = { [RB_LINK_INTRA] = (l - 1) * nn * blk,
+			   [RB_LINK_INTER] = (nn - 1) * blk },
+	};
+}
+
 const struct rb_coll_algo rb_algo_hier_allgather = {
 	.name = "hier",
 	.kind = RB_COLL_ALLGATHER,
 	.supports = hier_ag_supports,
 	.build = hier_ag_build,
+	.cost = hier_ag_cost,
 };

@@ -50,9 +50,27 @@ static int hier_ar_supports(const struct rb_coll_args *a, char *why,
 	return rb_coll_hier_supports(a, RB_COLL_ALLREDUCE, why, len);
 }
 
+/* Intra-node: the reduce-scatter and the all-gather, 2(L-1) steps and
+ * 2(L-1)/L x S. Inter-node, per rail: the shard's ring all-reduce,
+ * 2(N-1) steps and 2(N-1)/N x S/L. */
+static void hier_ar_cost(const struct rb_coll_shape *sh, double bytes,
+			 struct rb_coll_cost *c)
+{
+	double l = sh->per_node;
+	double nn = sh->nnodes;
+
+	*c = (struct rb_coll_cost){
+		.steps = { [RB_LINK_INTRA] = 2 * (l - 1),
+			   [RB_LINK_INTER] = 2 * (nn - 1) },
+		.bytes = { [RB_LINK_INTRA] = 2 * (l - 1) / l * bytes,
+			   [RB_LINK_INTER] = 2 * (nn - 1) / nn * bytes / l },
+	};
+}
+
 const struct rb_coll_algo rb_algo_hier_allreduce = {
 	.name = "hier",
 	.kind = RB_COLL_ALLREDUCE,
 	.supports = hier_ar_supports,
 	.build = hier_ar_build,
+	.cost = hier_ar_cost,
 };

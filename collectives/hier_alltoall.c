@@ -203,9 +203,26 @@ static int hier_a2a_supports(const struct rb_coll_args *a, char *why,
 	return rb_coll_hier_supports(a, RB_COLL_ALLTOALL, why, len);
 }
 
+/* Blocks of B = S/n. Intra-node: L-1 steps of N blocks (the direct one
+ * and one per remote node). Inter-node, per rail: N-1 steps of L blocks. */
+static void hier_a2a_cost(const struct rb_coll_shape *sh, double bytes,
+			  struct rb_coll_cost *c)
+{
+	double l = sh->per_node;
+	double nn = sh->nnodes;
+	double blk = bytes / sh->nranks;
+
+	*c = (struct rb_coll_cost){
+		.steps = { [RB_LINK_INTRA] = l - 1, [RB_LINK_INTER] = nn - 1 },
+		.bytes = { [RB_LINK_INTRA] = (l - 1) * nn * blk,
+			   [RB_LINK_INTER] = (nn - 1) * l * blk },
+	};
+}
+
 const struct rb_coll_algo rb_algo_hier_alltoall = {
 	.name = "hier",
 	.kind = RB_COLL_ALLTOALL,
 	.supports = hier_a2a_supports,
 	.build = hier_a2a_build,
+	.cost = hier_a2a_cost,
 };

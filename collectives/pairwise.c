@@ -54,9 +54,19 @@ static int pw_supports(const struct rb_coll_args *a, char *why, size_t len)
 	return rb_coll_args_fit(a, RB_COLL_ALLTOALL, why, len);
 }
 
+/* n-1 exchanges of one block (S/n) each. */
+static void pw_cost(const struct rb_coll_shape *sh, double bytes,
+		    struct rb_coll_cost *c)
+{
+	double n = sh->nranks;
+
+	rb_coll_cost_flat(sh, n - 1, (n - 1) / n * bytes, c);
+}
+
 const struct rb_coll_algo rb_algo_pairwise_alltoall = {
 	.name = "pairwise",
 	.kind = RB_COLL_ALLTOALL,
 	.supports = pw_supports,
 	.build = pw_build,
+	.cost = pw_cost,
 };

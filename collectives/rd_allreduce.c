@@ -87,9 +87,23 @@ static int rd_supports(const struct rb_coll_args *a, char *why, size_t len)
 	return rb_coll_args_fit(a, RB_COLL_ALLREDUCE, why, len);
 }
 
+/* log2(p) exchanges of the whole buffer among the largest power of two
+ * p <= n, plus the fold and the unfold (one step of S each) when n > p. */
+static void rd_cost(const struct rb_coll_shape *sh, double bytes,
+		    struct rb_coll_cost *c)
+{
+	int p = rd_pow2_floor(sh->nranks);
+	double steps = sh->nranks > p ? 2 : 0;
+
+	for (int k = p; k > 1; k /= 2)
+		steps += 1;
+	rb_coll_cost_flat(sh, steps, steps * bytes, c);
+}
+
 const struct rb_coll_algo rb_algo_rd_allreduce = {
 	.name = "rd",
 	.kind = RB_COLL_ALLREDUCE,
 	.supports = rd_supports,
 	.build = rd_build,
+	.cost = rd_cost,
 };

@@ -135,9 +135,32 @@ static int rh_supports(const struct rb_coll_args *a, char *why, size_t len)
 	return rb_coll_args_fit(a, RB_COLL_ALLREDUCE, why, len);
 }
 
+/* Recursive halving then doubling among the largest power of two p <= n:
+ * 2 log2(p) steps and 2(p-1)/p x S per link, plus the fold and the unfold
+ * (one step of S each) when n > p. */
+static void rh_cost(const struct rb_coll_shape *sh, double bytes,
+		    struct rb_coll_cost *c)
+{
+	int p = 1;
+	double steps = 0;
+	double moved;
+
+	while (p * 2 <= sh->nranks) {
+		p *= 2;
+		steps += 2;
+	}
+	moved = 2.0 * (p - 1) / p * bytes;
+	if (sh->nranks > p) {
+		steps += 2;
+		moved += 2 * bytes;
+	}
+	rb_coll_cost_flat(sh, steps, moved, c);
+}
+
 const struct rb_coll_algo rb_algo_rh_allreduce = {
 	.name = "rh",
 	.kind = RB_COLL_ALLREDUCE,
 	.supports = rh_supports,
 	.build = rh_build,
+	.cost = rh_cost,
 };

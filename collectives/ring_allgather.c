@@ -27,9 +27,19 @@ static int agr_supports(const struct rb_coll_args *a, char *why, size_t len)
 	return rb_coll_args_fit(a, RB_COLL_ALLGATHER, why, len);
 }
 
+/* n-1 steps, each link carrying (n-1)/n x S. */
+static void agr_cost(const struct rb_coll_shape *sh, double bytes,
+		     struct rb_coll_cost *c)
+{
+	double n = sh->nranks;
+
+	rb_coll_cost_flat(sh, n - 1, (n - 1) / n * bytes, c);
+}
+
 const struct rb_coll_algo rb_algo_ring_allgather = {
 	.name = "ring",
 	.kind = RB_COLL_ALLGATHER,
 	.supports = agr_supports,
 	.build = agr_build,
+	.cost = agr_cost,
 };

@@ -21,9 +21,20 @@ static int ring_supports(const struct rb_coll_args *a, char *why, size_t len)
 	return rb_coll_args_fit(a, RB_COLL_ALLREDUCE, why, len);
 }
 
+/* Reduce-scatter then all-gather: 2(n-1) steps, each link carrying
+ * 2(n-1)/n x S. */
+static void ring_cost(const struct rb_coll_shape *sh, double bytes,
+		      struct rb_coll_cost *c)
+{
+	double n = sh->nranks;
+
+	rb_coll_cost_flat(sh, 2 * (n - 1), 2 * (n - 1) / n * bytes, c);
+}
+
 const struct rb_coll_algo rb_algo_ring_allreduce = {
 	.name = "ring",
 	.kind = RB_COLL_ALLREDUCE,
 	.supports = ring_supports,
 	.build = ring_build,
+	.cost = ring_cost,
 };

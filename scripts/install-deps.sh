@@ -13,7 +13,7 @@ libjansson-dev
 libcmocka-dev
 clang libclang-rt-14-dev
 libibverbs-dev rdma-core ibverbs-providers ibverbs-utils perftest
-gnuplot-nox
+gnuplot-nox python3
 iproute2 iperf3 jq procps psmisc time
 qemu-system-x86 busybox-static cpio xz-utils zstd"
 

@@ -9,8 +9,9 @@ set -u
 
 RB_PLOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/plot" && pwd)
 GNUPLOT=${GNUPLOT:-gnuplot}
-# The results CSV header (docs/results.md), and the one before the
-# statistics columns were added, still read so that old runs can be overlaid.
+# The results CSV header (docs/results.md; columns added since, such as
+# iters and the CI bounds, follow it), and the one before the statistics
+# columns were added, still read so that old runs can be overlaid.
 CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong,stat,warmup_iters,rankmax_us,rankmax_min_us,rankmax_max_us,rankmax_p50_us,rankmax_p99_us,rankavg_us,rankavg_min_us,rankavg_max_us,rankavg_p50_us,rankavg_p99_us'
 CSV_HEADER_V1='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong'
 
@@ -87,7 +88,8 @@ check_csv() {
 	function v(name) { return $(col[name]) }
 	{ sub(/\r$/, "") }
 	NR == 1 {
-		if ($0 != hdr && $0 != hdr1)
+		# Columns added later are appended: the current header may go on.
+		if ($0 != hdr && $0 != hdr1 && index($0, hdr ",") != 1)
 			bad("not a railbench results CSV (header differs from docs/results.md)")
 		nf = NF
 		for (f = 1; f <= NF; f++) {
@@ -112,7 +114,8 @@ check_csv() {
 		if (!isint(v("count")) || v("count") < 0)
 			bad("count \"" v("count") "\" is not a non-negative integer")
 		for (f = 1; f <= NF; f++)
-			if (name[f] ~ /_(us|gbps)$/ && (!isnum($f) || $f < 0))
+			if (name[f] ~ /_(us|gbps)$/ && !(name[f] ~ /^ci95_/ && $f == "") &&
+			    (!isnum($f) || $f < 0))
 				bad(sprintf("field %d (%s \"%s\") is not a non-negative number", f, name[f], $f))
 		if (!isint(v("wrong")) || v("wrong") < -1)
 			bad("wrong \"" v("wrong") "\" is not an integer >= -1")

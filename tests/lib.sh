@@ -45,7 +45,7 @@ rb_on_exit() { _rb_exit_cmds="$1; $_rb_exit_cmds"; }
 # collective: the priming, and per record its warm-up, the timed
 # iterations and the checked one (docs/statistics.md).
 rb_json_ops() {
-	jq '.meta as $m | [.records[] | .warmup_iters + $m.iters + (if $m.check then 1 else 0 end)]
+	jq '.meta as $m | [.records[] | .warmup_iters + (.iters // $m.iters) + (if $m.check then 1 else 0 end)]
 		| add + ($m.priming.iters // 0)' "$1"
 }
 

@@ -34,6 +34,9 @@ for b in allreduce allgather alltoall; do
 	expect2 "$b unknown warm-up mode" "automatic" "$B" --warmup automatic
 	expect2 "$b zero auto warm-up bound" "auto:0" "$B" --warmup auto:0
 	expect2 "$b unknown statistic" "median" "$B" --stat median
+	expect2 "$b zero CI target" "target-ci '0'" "$B" --target-ci 0
+	expect2 "$b negative CI target" "target-ci '-5'" "$B" --target-ci -5
+	expect2 "$b zero max time per size" "max-time-per-size '0'" "$B" --target-ci 5 --max-time-per-size 0
 	expect2 "$b factor < 2" "'1'" "$B" -f 1
 	expect2 "$b zero size" "'0'" "$B" -b 0
 	expect2 "$b unknown option" "no-such" "$B" --no-such

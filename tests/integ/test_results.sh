@@ -9,8 +9,8 @@
 # bounds (2 ranks: --stat max -w 1; 3 ranks: --stat avg --warmup auto:40).
 . "$(dirname "$0")/../lib.sh"
 
-CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong,stat,warmup_iters,rankmax_us,rankmax_min_us,rankmax_max_us,rankmax_p50_us,rankmax_p99_us,rankavg_us,rankavg_min_us,rankavg_max_us,rankavg_p50_us,rankavg_p99_us'
-NF_CSV=29
+CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong,stat,warmup_iters,rankmax_us,rankmax_min_us,rankmax_max_us,rankmax_p50_us,rankmax_p99_us,rankavg_us,rankavg_min_us,rankavg_max_us,rankavg_p50_us,rankavg_p99_us,iters,ci95_lo_us,ci95_hi_us,ci_met'
+NF_CSV=33
 # Sizes divisible by nranks x 16 bytes for n = 2 and 3, so no collective has
 # to round them: -b 192 -e 48K -f 4 gives exactly these.
 SIZES="192 768 3072 12288 49152"
@@ -198,7 +198,9 @@ json_eq_csv() {
 		.algbw_gbps, .busbw_gbps, .wrong, .stat, .warmup_iters,
 		.rankmax_us, .rankmax_min_us, .rankmax_max_us, .rankmax_p50_us,
 		.rankmax_p99_us, .rankavg_us, .rankavg_min_us, .rankavg_max_us,
-		.rankavg_p50_us, .rankavg_p99_us] | map(tostring) | join(",")' \
+		.rankavg_p50_us, .rankavg_p99_us, .iters, (.ci95_lo_us // ""),
+		(.ci95_hi_us // ""), (if .ci_met == null then "" elif .ci_met then 1 else 0 end)]
+		| map(tostring) | join(",")' \
 		"$1" >"$j" || { echo "jq cannot read the records"; return 1; }
 	awk -F, -v jf="$j" '
 	function abs(x) { return x < 0 ? -x : x }
@@ -208,9 +210,9 @@ json_eq_csv() {
 		nj = split(jl, r, ",")
 		if (nj != NF) { printf "record %d: %d fields\n", NR - 1, nj; exit 1 }
 		for (f = 1; f <= NF; f++) {
-			if (f == 4 || f == 6 || f == 7 || f == 17 || f == 19)
+			if (f == 4 || f == 6 || f == 7 || f == 17 || f == 19 || f == 30)
 				ok = r[f] + 0 == $f + 0 && r[f] ~ /^-?[0-9]+$/
-			else if (f <= 9 || f == 18)
+			else if (f <= 9 || f == 18 || f == 33 || r[f] == "" || $f == "")
 				ok = r[f] == $f
 			else if (f == 15 || f == 16)
 				ok = abs(r[f] - $f) <= 5e-7 + 1e-9 * abs($f)
