@@ -20,6 +20,13 @@ enum rb_stat {
 	RB_STAT_AVG,	/* per iteration, the mean over ranks (OSU's Avg) */
 };
 
+/* --progress: when the progress line shows (on stderr, rank 0). */
+enum rb_progress_mode {
+	RB_PROGRESS_AUTO,	/* when stderr is a terminal */
+	RB_PROGRESS_ON,
+	RB_PROGRESS_OFF,
+};
+
 struct rb_opts {
 	uint64_t min_bytes;	/* -b */
 	uint64_t max_bytes;	/* -e */
@@ -44,6 +51,7 @@ struct rb_opts {
 	const char *run_id;	/* --run-id or $RAILBENCH_RUN_ID */
 	int no_results;		/* --no-results */
 	int no_plot;		/* --no-plot: accepted, no effect (nothing plots) */
+	enum rb_progress_mode progress;	/* --progress */
 	int in_place;		/* --placement: 1 both, 0 out-of-place only */
 	double expect_gbps;	/* --expect-busbw: verdict threshold, 0 = none */
 	const char *rails;	/* --rails auto */
@@ -394,6 +402,25 @@ static inline const struct rb_stats *rb_row_time(const struct rb_row *r,
 
 /* \return "max" or "avg". */
 const char *rb_stat_name(enum rb_stat stat);
+
+/* The progress line on stderr (rank 0, a terminal only). */
+struct rb_progress {
+	int on;
+	const char *coll;
+	const uint64_t *sizes;	/* bytes of each size of the sweep */
+	int n;
+	uint64_t t0_ns;
+};
+
+/* Starts the line for a sweep of n sizes: off unless enabled, and with
+ * mode auto unless stderr is a terminal. */
+void rb_progress_init(struct rb_progress *p, const char *coll, const uint64_t *sizes,
+		      int n, int enabled, enum rb_progress_mode mode);
+/* Shows size i (0-based) as the one being measured, with the time left
+ * estimated from the time the earlier sizes took. */
+void rb_progress_step(struct rb_progress *p, int i);
+/* Erases the line. */
+void rb_progress_end(struct rb_progress *p);
 
 /* Rank 0 only. Prints the preamble and creates the results files.
  * \return 0, or -RB_ESYS when the results directory cannot be made. */

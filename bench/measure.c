@@ -270,8 +270,16 @@ out:
 int rb_bench_sweep(struct bench *b)
 {
 	struct rb_row unused = { 0 };
+	struct rb_progress prog;
+	uint64_t *bytes = calloc((size_t)b->ncounts, sizeof(*bytes));
 	int rc = 0;
 
+	if (!bytes)
+		return -RB_ENOMEM;
+	for (int i = 0; i < b->ncounts; i++)
+		bytes[i] = b->counts[i] * rb_dtype_size(b->o.dtype);
+	rb_progress_init(&prog, rb_coll_kind_name(b->kind), bytes, b->ncounts,
+			 b->rank == 0, b->o.progress);
 	if (b->o.warmup_auto || b->o.warmup_iters > 0) {
 		rc = measure(b, b->counts[0], 0, 0x5eed0000u, 1, &unused);
 		if (!rc && b->rank == 0)
@@ -282,6 +290,7 @@ int rb_bench_sweep(struct bench *b)
 		struct rb_row ip = { 0 };
 		uint64_t seed = 0x5eed0000u + (uint64_t)i * 16;
 
+		rb_progress_step(&prog, i);
 		rc = measure(b, b->counts[i], 0, seed, 0, &oop);
 		if (!rc && b->o.in_place)
 			rc = measure(b, b->counts[i], 1, seed + 8, 0, &ip);
@@ -293,5 +302,7 @@ int rb_bench_sweep(struct bench *b)
 		free(oop.rank_ns);
 		free(ip.rank_ns);
 	}
+	rb_progress_end(&prog);
+	free(bytes);
 	return rc;
 }

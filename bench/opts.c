@@ -37,6 +37,7 @@ enum opt_id {
 	O_RUN_ID,
 	O_NO_RESULTS,
 	O_NO_PLOT,
+	O_PROGRESS,
 	O_PLACEMENT,
 	O_EXPECT,
 	O_RAILS,
@@ -83,6 +84,7 @@ static const struct opt_def opt_table[] = {
 	{ "results", NULL, O_RESULTS, 1, "DIR", "results directory (default results/<run-id>)" },
 	{ "run-id", NULL, O_RUN_ID, 1, "ID", "run identifier (default $RAILBENCH_RUN_ID or a timestamp)" },
 	{ "no-results", NULL, O_NO_RESULTS, 0, NULL, "write no result files" },
+	{ "progress", NULL, O_PROGRESS, 1, "auto|on|off", "progress line on stderr: size, time left (auto: when stderr is a terminal; under mpiexec use on)" },
 	{ "no-plot", NULL, O_NO_PLOT, 0, NULL, "accepted for compatibility: the binaries never draw charts (scripts/rb-plot.sh, scripts/rb-report)" },
 	{ "expect-busbw", NULL, O_EXPECT, 1, "GBPS", "verdict fails if peak busbw is below GBPS GB/s" },
 	{ "rails", NULL, O_RAILS, 1, "auto", "pick each rank's NIC from the topology rail map" },
@@ -425,6 +427,16 @@ static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
 		return set_int(id, arg, 0, 10000000, &o->warmup_iters, print, prog);
 	case O_WARMUP_MODE:
 		return parse_warmup(o, arg, print, prog);
+	case O_PROGRESS:
+		if (!strcmp(arg, "auto"))
+			o->progress = RB_PROGRESS_AUTO;
+		else if (!strcmp(arg, "on"))
+			o->progress = RB_PROGRESS_ON;
+		else if (!strcmp(arg, "off"))
+			o->progress = RB_PROGRESS_OFF;
+		else
+			return bad(print, prog, "--progress '%s': expected auto, on or off", arg);
+		return 0;
 	case O_STAT:
 		if (!strcmp(arg, "max"))
 			o->stat = RB_STAT_MAX;

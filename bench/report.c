@@ -363,6 +363,8 @@ static json_t *meta_json(const struct rb_run_meta *m)
 	json_object_set_new(meta, "stat", json_string(rb_stat_name(o->stat)));
 	json_object_set_new(meta, "check", json_boolean(o->check));
 	json_object_set_new(meta, "timeout_s", json_integer(o->timeout_ms / 1000));
+	if (o->expect_gbps > 0)
+		json_object_set_new(meta, "expect_busbw_gbps", json_real(o->expect_gbps));
 	if (m->topo_findings)
 		json_object_set_new(meta, "topology_findings",
 				    json_string(m->topo_findings));

@@ -13,7 +13,8 @@ libjansson-dev
 libcmocka-dev
 clang libclang-rt-14-dev
 libibverbs-dev rdma-core ibverbs-providers ibverbs-utils perftest
-gnuplot-nox python3
+gnuplot-nox
+python3 python3-jinja2 chromium poppler-utils fonts-dejavu-core python3-websocket
 iproute2 iperf3 jq procps psmisc time
 qemu-system-x86 busybox-static cpio xz-utils zstd"
 

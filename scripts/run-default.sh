@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The default battery (make run): all-reduce, all-gather and all-to-all with
 # 4 local ranks over shm and over mpi into one results/<run-id>/, then one
-# shm-vs-mpi chart pair per collective and a short summary.
+# shm-vs-mpi chart pair per collective, a short summary and the report
+# (report.html and report.pdf, scripts/rb-report).
 # Exit: 0 all passed, 1 data errors (#wrong > 0), 2 usage or setup error,
 # 3 a run failed.
 set -u
@@ -23,7 +24,7 @@ Usage: run-default.sh [-n RANKS] [-b MIN] [-e MAX] [-f FACTOR] [-i ITERS]
 Runs $COLLS over $TRANSPORTS with mpiexec on this machine,
 writes everything to RESULTS_ROOT/\$RAILBENCH_RUN_ID/ (run id: a timestamp
 unless RAILBENCH_RUN_ID is set), draws shm-vs-mpi charts per collective and
-prints a summary. -w takes what --warmup takes (auto[:N[:MS]] or a count).
+prints a summary and the report's path. -w takes what --warmup takes (auto[:N[:MS]] or a count).
 Defaults: -n $np -b $minb -e $maxb -f $factor -i $iters -w $warmup
 -T $timeout_s -r results. Binaries from \$BUILD/bin (BUILD=${BUILD#"$ROOT"/}).
 EOF
@@ -103,15 +104,19 @@ result() {
 	done
 }
 
-# shm vs mpi overlay per collective (both runs must have produced a CSV).
+# Charts: one pair per run, and shm vs mpi per collective (both runs must
+# have produced results), drawn from the JSON (the binaries draw nothing).
 for c in $COLLS; do
-	csvs=()
+	jsons=()
 	for t in $TRANSPORTS; do
-		csv=$(result csv)
-		[ -n "$csv" ] && csvs+=("$csv")
+		json=$(result json)
+		[ -n "$json" ] || continue
+		jsons+=("$json")
+		"$ROOT/scripts/rb-plot" -o "${json%.json}" "$json" ||
+			echo "run-default: charts for $c over $t not drawn" >&2
 	done
-	if [ ${#csvs[@]} -ge 2 ]; then
-		"$ROOT/scripts/rb-plot.sh" -o "$dir/compare-$c" "${csvs[@]}" ||
+	if [ ${#jsons[@]} -ge 2 ]; then
+		"$ROOT/scripts/rb-plot" -o "$dir/compare-$c" "${jsons[@]}" ||
 			echo "run-default: comparison charts for $c not drawn" >&2
 	fi
 done
@@ -163,12 +168,25 @@ failed=0 wrong_any=0
 	echo "# files: $dir/"
 	echo "#   <collective>-<transport>-<algo>.{csv,json}, <collective>-<transport>-<algo>-{busbw,time}.{png,svg}, <collective>-<transport>.log"
 	echo "#   compare-<collective>-{busbw,time}.{png,svg}: shm vs mpi"
+	echo "#   report.html, report.pdf: the report (docs/report.md)"
 	echo "#   format: docs/results.md"
 } >"$dir/summary.txt"
 cat "$dir/summary.txt"
 
+# The report over the whole directory, last, so that it shows every run.
+report_failed=0
+if ! "$ROOT/scripts/rb-report" "$dir" >"$dir/report.log" 2>&1; then
+	report_failed=1
+	echo "run-default: report not complete: $(tail -1 "$dir/report.log")" >&2
+fi
+sed -n 's/^# report: /# report: /p' "$dir/report.log"
+
 if [ "$failed" -ne 0 ]; then
 	echo "# FAILED: at least one run did not complete"
+	exit 3
+fi
+if [ "$report_failed" -ne 0 ]; then
+	echo "# FAILED: the report was not written (see $dir/report.log)"
 	exit 3
 fi
 if [ "$wrong_any" -ne 0 ]; then

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Bus bandwidth (GB/s) against message size, one curve per input series.
-# Variables: see common.gp (scripts/rb-plot.sh sets them).
+# Variables: see common.gp (scripts/rbreport/gp.py sets them).
 
 load plotdir . '/common.gp'
 
@@ -14,5 +14,5 @@ set label 1 'busbw = algbw × 2(n-1)/n for allreduce, × (n-1)/n for allgather a
 
 plot for [i = 1 : ncurves] dat[i] using 1:3 with linespoints \
 	lc rgb rb_colour(i) dt rb_dash(i) pt rb_point(i) ps 1.0 lw 2 \
-	title lbl[i]
+	title lbl[i] @rb_refplot
 unset output

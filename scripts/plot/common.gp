@@ -5,7 +5,11 @@
 #   fmt ('png' or 'svg'), out (output file), chart_title, ncurves,
 #   arrays dat[] (data file), lbl[] (legend), grp[] (colour group: one per
 #   input CSV), ip[] (1 for an in-place curve), xmin, xmax (bytes) and
-#   tmin, tmax (smallest and largest positive time, µs).
+#   tmin, tmax (smallest and largest positive time, µs), and nrefs with
+#   arrays refdat[] and reflbl[]: reference curves (line rate, ideal time),
+#   drawn grey and dotted.
+# Every string among them is a literal made by scripts/rbreport/gp.py,
+# which cannot end early or carry a line break: user text stays data.
 
 set encoding utf8
 if (fmt eq 'png') {
@@ -25,6 +29,10 @@ rb_colour(i) = rb_pal[(grp[i] - 1) % 7 + 1]
 # Out-of-place: solid line, filled circles; in-place: dashed, open circles.
 rb_dash(i) = ip[i] ? 2 : 1
 rb_point(i) = ip[i] ? 6 : 7
+
+# The reference curves, appended to the plot command (a macro of fixed
+# text: gnuplot cannot iterate over an empty range there).
+rb_refplot = nrefs > 0 ? ", for [j = 1 : nrefs] refdat[j] using 1:2 with lines lc rgb '#777777' dt 3 lw 2 title reflbl[j]" : ""
 
 set title chart_title font 'DejaVu Sans,16'
 set border 3 lc rgb '#555555'

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Time per operation (µs) against message size, log-log, one curve per
-# input series. Variables: see common.gp (scripts/rb-plot.sh sets them).
+# input series. Variables: see common.gp (scripts/rbreport/gp.py sets them).
 
 load plotdir . '/common.gp'
 
@@ -14,5 +14,5 @@ set label 1 'time = mean over iterations of the slowest rank''s time per operati
 
 plot for [i = 1 : ncurves] dat[i] using 1:2 with linespoints \
 	lc rgb rb_colour(i) dt rb_dash(i) pt rb_point(i) ps 1.0 lw 2 \
-	title lbl[i]
+	title lbl[i] @rb_refplot
 unset output

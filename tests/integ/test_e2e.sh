@@ -6,7 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 TMP=$(rb_tmpdir)
-export RAILBENCH_PLOT=/bin/true	# charts are tested in test_plot.sh
 
 # check_rows LOG: all data rows have #wrong == 0 in both placements, and at
 # least one row exists.

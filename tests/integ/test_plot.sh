@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Charts: scripts/rb-plot.sh on real result files (a small allreduce over
-# shm and mpi) and on a hand-written CSV; PNG signature and size, SVG
-# content (legends, title, size ticks), overlays, in-place curves, and the
-# one-line exit-2 errors on bad input.
+# shm and mpi, read from their JSON) and on hand-written CSVs (read by the
+# header's names); PNG signature and size, SVG content (legends, title,
+# size ticks), overlays, in-place curves, and the one-line exit-2 errors on
+# bad input. Hostile text in titles and paths: tests/integ/test_report_hostile.sh.
 . "$(dirname "$0")/../lib.sh"
 
 PLOT=$RB_ROOT/scripts/rb-plot.sh
@@ -66,7 +67,7 @@ awk -F, -v OFS=, 'NR == 1 { print $0 ",stat,warmup_iters,rankmax_us,rankmax_min_
 res=$tmp/results
 real_ok=1
 for t in shm mpi; do
-	# The shm run draws its own charts, as every run does by default.
+	# --no-plot is still accepted (and does nothing) on one of them.
 	extra=--no-plot
 	[ "$t" = shm ] && extra=
 	if [ -x "$BIN/allreduce_bench" ] &&
@@ -80,32 +81,41 @@ for t in shm mpi; do
 			"$BIN/allreduce_bench: $(tail -3 "$tmp/run-$t.txt" 2>/dev/null)"
 	fi
 done
-shm_csv=$res/allreduce-shm-auto.csv
-mpi_csv=$res/allreduce-mpi-native.csv
+shm_csv=$res/allreduce-shm-auto.json
+mpi_csv=$res/allreduce-mpi-native.json
 
-tap_check "the run draws its own charts (PNG + SVG) next to its CSV" \
-	charts_ok "$res/allreduce-shm-auto"
+if [ "$real_ok" = 1 ] && ! ls "$res"/*.png "$res"/*.svg >/dev/null 2>&1; then
+	tap_ok "the binaries draw no chart themselves"
+else
+	tap_fail "the binaries draw no chart themselves" "$(ls "$res")"
+fi
+if out=$("$PLOT" -o "$tmp/fromcsv" "$res/allreduce-mpi-native.csv" 2>&1) &&
+	charts_ok "$tmp/fromcsv" && has_text "$tmp/fromcsv-busbw.svg" "mpi allreduce n=2"; then
+	tap_ok "a real CSV is drawn too, read by its header's names"
+else
+	tap_fail "a real CSV is drawn too, read by its header's names" "$out"
+fi
 
 if out=$("$PLOT" -o "$tmp/one" "$mpi_csv" 2>&1) && [ -z "$out" ] &&
 	charts_ok "$tmp/one"; then
-	tap_ok "one real CSV: four charts, PNG 1280x800 and SVG, silent"
+	tap_ok "one real JSON: four charts, PNG 1280x800 and SVG, silent"
 else
-	tap_fail "one real CSV: four charts, PNG 1280x800 and SVG, silent" "$out"
+	tap_fail "one real JSON: four charts, PNG 1280x800 and SVG, silent" "$out"
 fi
 if has_text "$tmp/one-busbw.svg" "mpi allreduce n=2" &&
 	has_text "$tmp/one-busbw.svg" "2KiB" &&
 	has_text "$tmp/one-busbw.svg" "All-reduce bus bandwidth: mpi, 2 ranks" &&
 	has_text "$tmp/one-time.svg" "All-reduce time per operation: mpi, 2 ranks"; then
-	tap_ok "one real CSV: legend, size ticks and derived titles"
+	tap_ok "one real JSON: legend, size ticks and derived titles"
 else
-	tap_fail "one real CSV: legend, size ticks and derived titles"
+	tap_fail "one real JSON: legend, size ticks and derived titles"
 fi
 
 if out=$("$PLOT" -v -o "$tmp/cmp" "$shm_csv" "$mpi_csv" 2>&1) &&
 	charts_ok "$tmp/cmp" && [[ $out == "# charts: "*cmp-time.svg ]]; then
-	tap_ok "overlay of two real CSVs: charts written, -v lists them"
+	tap_ok "overlay of two real JSON files: charts written, -v lists them"
 else
-	tap_fail "overlay of two real CSVs: charts written, -v lists them" "$out"
+	tap_fail "overlay of two real JSON files: charts written, -v lists them" "$out"
 fi
 for chart in busbw time; do
 	if has_text "$tmp/cmp-$chart.svg" "shm allreduce n=2" &&
@@ -184,7 +194,7 @@ bad=$tmp/bad.csv
 mutate() { sed "$1" "$fixture" >"$bad"; }
 
 mutate '1s/wrong$/errors/'
-expect_error "header differs" "bad.csv:1: .*header" "$bad"
+expect_error "header without a needed column" "bad.csv:1: .*header has no column wrong" "$bad"
 mutate '3s/,sum,/,sum,x,/'
 expect_error "a row with 18 fields" "bad.csv:3: expected 17 fields, found 18" "$bad"
 mutate '4s/,400.000,/,fast,/'
@@ -210,8 +220,12 @@ expect_error "a CSV of another format" "bad.csv:1: not a railbench results CSV" 
 expect_error "a missing file" "nosuch.csv: no such file" "$tmp/nosuch.csv"
 mutate '1s/wrong$/errors/'
 expect_error "one bad file among good ones draws nothing" "bad.csv:1:" "$fixture" "$bad"
-expect_error "no input file" "no CSV file given"
-expect_error "an unknown option" "unknown option '--frobnicate'" --frobnicate "$fixture"
+expect_error "no input file" "no results file given"
+expect_error "an unknown option" "unrecognized arguments: --frobnicate" --frobnicate "$fixture"
+printf '{"format": "something-else"}\n' >"$tmp/bad.json"
+expect_error "JSON that is not railbench results" "bad.json: not railbench results JSON" "$tmp/bad.json"
+printf '{"format": "railbench-results", "meta": {' >"$tmp/bad.json"
+expect_error "JSON cut before its first record" "bad.json: not railbench results JSON" "$tmp/bad.json"
 
 rm -f "$tmp"/err-*
 GNUPLOT=$tmp/no-gnuplot "$PLOT" -o "$tmp/err" "$fixture" 2>"$tmp/stderr"

@@ -9,8 +9,11 @@
 # bounds (2 ranks: --stat max -w 1; 3 ranks: --stat avg --warmup auto:40).
 . "$(dirname "$0")/../lib.sh"
 
-CSV_HEADER='collective,transport,algo,nranks,placement,size_bytes,count,dtype,redop,time_us,time_min_us,time_max_us,time_p50_us,time_p99_us,algbw_gbps,busbw_gbps,wrong,stat,warmup_iters,rankmax_us,rankmax_min_us,rankmax_max_us,rankmax_p50_us,rankmax_p99_us,rankavg_us,rankavg_min_us,rankavg_max_us,rankavg_p50_us,rankavg_p99_us,iters,ci95_lo_us,ci95_hi_us,ci_met'
-NF_CSV=33
+# The documented header (docs/results.md, "One header line, exactly:"):
+# the files must follow the page.
+CSV_HEADER=$(awk '/^One header line, exactly:/ { getline; getline; sub(/^ +/, ""); print; exit }' \
+	"$RB_ROOT/docs/results.md")
+NF_CSV=$(awk -F, '{ print NF }' <<<"$CSV_HEADER")
 # Sizes divisible by nranks x 16 bytes for n = 2 and 3, so no collective has
 # to round them: -b 192 -e 48K -f 4 gives exactly these.
 SIZES="192 768 3072 12288 49152"
