@@ -232,6 +232,8 @@ static void print_help(const char *prog, const struct rb_opts_ext *x,
 #define OPT_SEEN_STEPBYTES 2u
 #define OPT_SEEN_RESULTS 4u
 #define OPT_SEEN_NO_RESULTS 8u
+#define OPT_SEEN_TARGET_CI 16u
+#define OPT_SEEN_MAX_TIME 32u
 
 static unsigned opt_seen_bit(int id)
 {
@@ -244,6 +246,10 @@ static unsigned opt_seen_bit(int id)
 		return OPT_SEEN_RESULTS;
 	case O_NO_RESULTS:
 		return OPT_SEEN_NO_RESULTS;
+	case O_TARGET_CI:
+		return OPT_SEEN_TARGET_CI;
+	case O_MAX_TIME:
+		return OPT_SEEN_MAX_TIME;
 	default:
 		return 0;
 	}
@@ -268,6 +274,12 @@ static int opts_conflict(unsigned seen, char *why, size_t len)
 			snprintf(why, len, "%s", pairs[i].msg);
 			return -RB_EINVAL;
 		}
+	}
+	/* A bound that would be silently ignored: a fixed -n has no time
+	 * limit to apply it to. */
+	if ((seen & OPT_SEEN_MAX_TIME) && !(seen & OPT_SEEN_TARGET_CI)) {
+		snprintf(why, len, "option --max-time-per-size without --target-ci: a fixed -n runs exactly its iterations");
+		return -RB_EINVAL;
 	}
 	return 0;
 }

@@ -37,6 +37,7 @@ for b in allreduce allgather alltoall; do
 	expect2 "$b zero CI target" "target-ci '0'" "$B" --target-ci 0
 	expect2 "$b negative CI target" "target-ci '-5'" "$B" --target-ci -5
 	expect2 "$b zero max time per size" "max-time-per-size '0'" "$B" --target-ci 5 --max-time-per-size 0
+	expect2 "$b max time per size without a target" "without --target-ci" "$B" --max-time-per-size 3
 	expect2 "$b factor < 2" "'1'" "$B" -f 1
 	expect2 "$b zero size" "'0'" "$B" -b 0
 	expect2 "$b unknown option" "no-such" "$B" --no-such
