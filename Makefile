@@ -4,9 +4,12 @@
 #   make run        install deps, build, run the default battery (4 local ranks)
 #   make test       build and run the whole test suite
 #   make DEBUG=1    -O0 with AddressSanitizer + UBSan (BUILD defaults to build-san)
+#   make fuzz       libFuzzer targets (clang) into build-fuzz/fuzz/
 # Optional features are detected once and can be forced off: VERBS=0 CUDA=0 NCCL=0.
 
-ifeq ($(DEBUG),1)
+ifeq ($(FUZZ),1)
+BUILD ?= build-fuzz
+else ifeq ($(DEBUG),1)
 BUILD ?= build-san
 else
 BUILD ?= build
@@ -32,6 +35,14 @@ CFLAGS += -O0 -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS += -fsanitize=address,undefined
 else
 CFLAGS += -O2
+endif
+# FUZZ=1: the whole library instrumented for libFuzzer, with ASan + UBSan.
+ifeq ($(FUZZ),1)
+CC := clang
+CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer \
+	  -fsanitize=fuzzer-no-link,address,undefined \
+	  -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
 endif
 
 FEATURES :=
@@ -93,6 +104,17 @@ UNIT_SUPPORT := $(filter-out $(wildcard tests/unit/test_*.c),$(wildcard tests/un
 UNIT_SUPPORT_OBJS := $(UNIT_SUPPORT:%.c=$(OBJ)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c tests/topo/test_*.c)
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Fuzz targets: every tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput
+# and is linked with the whole library and FUZZ_LIBS: a new target needs no
+# other change here. Corpus: tests/fuzz/corpus/fuzz_<name>/; inputs that
+# once failed: tests/fuzz/regress/fuzz_<name>/.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_LIBS :=
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+# The same targets built by the normal compiler with a replaying main
+# (tests/fuzz/replay.c): they run every corpus and regression input once,
+# as unit tests (and under the sanitizers in make test-san).
+FUZZ_REPLAYS := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/unit/test_fuzz_%,$(FUZZ_SRCS))
 # Helper programs for shell tests (run under mpiexec): tests/progs/*.c.
 PROG_SRCS := $(wildcard tests/progs/*.c)
 PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(PROG_SRCS))
@@ -104,8 +126,9 @@ Q := @
 endif
 
 
-.PHONY: FORCE all deps run test test-unit test-san check lint format clean bench
-all: $(BINS) $(TESTS) $(PROGS)
+.PHONY: FORCE all deps run test test-unit test-san check lint format clean bench \
+	fuzz fuzz-bins
+all: $(BINS) $(TESTS) $(PROGS) $(FUZZ_REPLAYS)
 
 deps:
 	@scripts/install-deps.sh
@@ -138,6 +161,16 @@ $(BUILD)/tests/%: $(OBJ)/tests/%.o $(UNIT_SUPPORT_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $< $(UNIT_SUPPORT_OBJS) $(LIB) $(LDLIBS) -lcmocka -o $@
 
+$(BUILD)/tests/unit/test_fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) $< $(OBJ)/tests/fuzz/replay.o $(LIB) $(LDLIBS) $(FUZZ_LIBS) -o $@
+
+$(BUILD)/fuzz/%: $(OBJ)/tests/fuzz/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDLIBS) $(FUZZ_LIBS) -o $@
+
 $(BUILD)/tests/progs/%: $(OBJ)/tests/progs/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -163,6 +196,12 @@ test-san:
 	$(MAKE) DEBUG=1 BUILD=build-san all
 	BUILD=build-san tests/run.sh unit topo san
 
+# libFuzzer targets; tests/fuzz/run.sh SECONDS runs each (.ci/run does).
+fuzz:
+	$(MAKE) FUZZ=1 BUILD=build-fuzz fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
 bench: all
 	scripts/bench-shm-vs-mpi.sh
 
@@ -176,7 +215,8 @@ format:
 	clang-format -i $(LIB_SRCS) $(BIN_MAINS) $(TEST_SRCS)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(BIN_MAINS:%.c=$(OBJ)/%.d) $(TEST_SRCS:%.c=$(OBJ)/%.d) \
-	 $(PROG_SRCS:%.c=$(OBJ)/%.d)
+	 $(PROG_SRCS:%.c=$(OBJ)/%.d) $(FUZZ_SRCS:%.c=$(OBJ)/%.d) \
+	 $(OBJ)/tests/fuzz/replay.d

@@ -354,6 +354,11 @@ struct rb_rank_info {
 	char place_json[1024];	/* same as a JSON object, "" if none */
 };
 
+/* Makes a description received from another rank safe to print and to
+ * put in JSON: every string ends inside its buffer, and host, tp_desc and
+ * place are text without control characters (rb_text_bound). */
+void rb_rank_info_clean(struct rb_rank_info *ri);
+
 struct rb_run_meta {
 	enum rb_coll_kind kind;
 	const char *transport;	/* --transport: "shm", "shm+tcp" */

@@ -17,6 +17,7 @@
  * benchmark, where a size itself moves far more. */
 #include <mpi.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,19 @@ static int mpi_rc(int rc, const char *what)
 	return -RB_EPEER;
 }
 
+/* Under -disable-auto-cleanup, MPICH's hydra sends SIGUSR1 to every rank
+ * once one has died; its default action would kill the survivors at once,
+ * before they can name the lost rank and exit 3. Ignore it unless MPI
+ * installed a handler of its own: the deadlines find the failure. */
+static void boot_keep_usr1(void)
+{
+	struct sigaction sa;
+
+	if (!sigaction(SIGUSR1, NULL, &sa) && sa.sa_handler == SIG_DFL &&
+	    !(sa.sa_flags & SA_SIGINFO))
+		signal(SIGUSR1, SIG_IGN);
+}
+
 static int mpi_init(int *argc, char ***argv, int64_t timeout_ms,
 		    struct rb_boot **boot_p)
 {
@@ -90,6 +104,7 @@ static int mpi_init(int *argc, char ***argv, int64_t timeout_ms,
 		free(b);
 		return rc;
 	}
+	boot_keep_usr1();
 	/* Errors come back as codes so a lost peer is reported, not fatal. */
 	MPI_Comm_dup(MPI_COMM_WORLD, &b->comm);
 	MPI_Comm_set_errhandler(b->comm, MPI_ERRORS_RETURN);
@@ -289,6 +304,7 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 				if (reqs[r] != MPI_REQUEST_NULL)
 					missing[nmissing++] = r;
 			boot_name_missing(b, missing, nmissing, list, sizeof(list));
+			rb_log_culprit(missing[0]);
 			rb_err("%s did not reach the %s exchange within %" PRId64
 			       " ms: lost or stuck", list, what, b->timeout_ms);
 			rc = -RB_ETIMEDOUT;
@@ -308,6 +324,7 @@ static int boot_root(struct rb_boot *b, const char *what, enum boot_combine how,
 		if (w == 1) {
 			char name[320];
 
+			rb_log_culprit(r);
 			rb_err("rank %d%s did not take the answer of the %s exchange within %" PRId64 " ms",
 			       r, boot_name(b, r, name, sizeof(name)), what,
 			       b->timeout_ms);
@@ -374,6 +391,7 @@ static int boot_leaf(struct rb_boot *b, const char *what, const void *in,
 		goto out;
 	rc = boot_wait_one(&rreq, deadline, what);
 	if (rc == 1) {
+		rb_log_culprit(0);
 		rb_err("rank 0%s did not answer the %s exchange within %" PRId64
 		       " ms: lost or stuck", boot_name(b, 0, name, sizeof(name)),
 		       what, 2 * b->timeout_ms);
@@ -386,10 +404,12 @@ static int boot_leaf(struct rb_boot *b, const char *what, const void *in,
 	if (h.status) {
 		char cname[320] = "";
 
-		if (h.culprit > 0 && h.culprit < b->size)
+		if (h.culprit > 0 && h.culprit < b->size) {
+			rb_log_culprit(h.culprit);
 			snprintf(cname, sizeof(cname), ": rank %d%s did not arrive",
 				 h.culprit, boot_name(b, h.culprit, name,
 						      sizeof(name)));
+		}
 		rb_err("rank 0 ended the %s exchange%s", what, cname);
 		rc = h.status < 0 ? h.status : -RB_EPEER;
 		goto out;

@@ -194,6 +194,8 @@ static int open_report(struct bench *b, struct rb_run_meta *m)
 					   b->infos, sizeof(me)));
 	if (rc || b->rank != 0)
 		return rc;
+	for (int r = 0; r < b->nranks; r++)
+		rb_rank_info_clean(&b->infos[r]);
 	*m = (struct rb_run_meta){
 		.kind = b->kind,
 		.transport = b->o.transport,

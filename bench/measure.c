@@ -9,10 +9,37 @@
 
 #include "bench/harness_priv.h"
 
+/* Bound of the roll call after a library call timed out (rank 0 waits
+ * this long, the others twice as long). */
+#define ROLL_CALL_MS 1500
+
+/* A library collective (--transport mpi) that timed out names no rank:
+ * the library does not say whom it waits for. Every rank that timed out
+ * then answers a short roll call over the bootstrap, whose rank 0 names
+ * the ranks that do not answer, and tells the others
+ * (docs/exit-codes.md, "Library calls"). \return rc. */
+static int roll_call(struct bench *b, int rc)
+{
+	int64_t bound = RB_MIN(b->o.timeout_ms, ROLL_CALL_MS);
+	char here = 1;
+	char *all = NULL;
+
+	if (rc != -RB_ETIMEDOUT || b->boot_failed)
+		return rc;
+	if (b->rank == 0 && !(all = malloc((size_t)b->nranks)))
+		return rc;
+	if (!boot_rc(b, b->bops->gather(b->boot, "roll call after the library timeout",
+					&here, all, 1, bound)))
+		rb_err("every rank answered the roll call: the library call itself is stuck");
+	b->boot_failed = 1;	/* the library's state is unknown now */
+	free(all);
+	return rc;
+}
+
 static int iter_barrier(struct bench *b)
 {
 	if (b->native)
-		return rb_tp_barrier(b->tp);
+		return roll_call(b, rb_tp_barrier(b->tp));
 	return rb_exec_run(b->barrier_ex, b->o.timeout_ms);
 }
 
@@ -21,7 +48,7 @@ static int run_once(struct bench *b, struct rb_exec *ex,
 		    const struct rb_tp_coll *call)
 {
 	if (b->native)
-		return rb_tp_coll(b->tp, call);
+		return roll_call(b, rb_tp_coll(b->tp, call));
 	return rb_exec_run(ex, b->o.timeout_ms);
 }
 
@@ -265,6 +292,15 @@ static int fabric_report(struct bench *b, uint64_t size_bytes)
  * timed, so that start-up costs (connections made on first use, first touch
  * of buffers, the barrier's own first rounds) land in no size's figures,
  * whatever -w says; -w 0 skips it (a cold run). */
+/* Rank 0: the row, then its fabric counters. \return 0 or -RB_E*. */
+static int report_row(struct bench *b, const struct rb_row *oop,
+		      const struct rb_row *ip)
+{
+	int rc = rb_report_row(b->report, oop, ip);
+
+	return rc ? rc : fabric_report(b, oop->size_bytes);
+}
+
 int rb_bench_sweep(struct bench *b)
 {
 	struct rb_row unused = { 0 };
@@ -294,10 +330,11 @@ int rb_bench_sweep(struct bench *b)
 		if (!rc && b->o.in_place)
 			rc = measure(b, b->counts[i], 1, seed + 8, 0, &ip);
 		rc = rc ? rc : fabric_gather(b);
-		if (!rc && b->rank == 0)
-			rc = rb_report_row(b->report, &oop, &ip);
-		if (!rc && b->rank == 0)
-			rc = fabric_report(b, oop.size_bytes);
+		/* Every rank learns that rank 0 could not write the results
+		 * (a full disk), so that all leave now, none blamed. */
+		if (!rc && agree(b, b->rank == 0 ? report_row(b, &oop, &ip) : 0,
+				 "results write"))
+			rc = -RB_ESYS;
 		free(oop.rank_ns);
 		free(ip.rank_ns);
 	}

@@ -5,13 +5,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/opts_priv.h"
 #include "collectives/coll.h"
+#include "topo/topo.h"
 
 enum opt_id {
 	O_MINBYTES = 'b',
@@ -224,6 +227,78 @@ static void print_help(const char *prog, const struct rb_opts_ext *x,
 	       "configuration error, 3 runtime failure.\n");
 }
 
+/* Options that exclude each other, as bits of the set seen. */
+#define OPT_SEEN_FACTOR 1u
+#define OPT_SEEN_STEPBYTES 2u
+#define OPT_SEEN_RESULTS 4u
+#define OPT_SEEN_NO_RESULTS 8u
+#define OPT_SEEN_TARGET_CI 16u
+#define OPT_SEEN_MAX_TIME 32u
+
+static unsigned opt_seen_bit(int id)
+{
+	switch (id) {
+	case O_FACTOR:
+		return OPT_SEEN_FACTOR;
+	case O_STEPBYTES:
+		return OPT_SEEN_STEPBYTES;
+	case O_RESULTS:
+		return OPT_SEEN_RESULTS;
+	case O_NO_RESULTS:
+		return OPT_SEEN_NO_RESULTS;
+	case O_TARGET_CI:
+		return OPT_SEEN_TARGET_CI;
+	case O_MAX_TIME:
+		return OPT_SEEN_MAX_TIME;
+	default:
+		return 0;
+	}
+}
+
+/* Two options that ask for opposite things: refused rather than one of
+ * them silently ignored. \return 0 or -RB_EINVAL with why. */
+static int opts_conflict(unsigned seen, char *why, size_t len)
+{
+	static const struct {
+		unsigned bits;
+		const char *msg;
+	} pairs[] = {
+		{ OPT_SEEN_FACTOR | OPT_SEEN_STEPBYTES,
+		  "options --step-factor (-f) and --step-bytes (-i) conflict: the sweep either multiplies or adds" },
+		{ OPT_SEEN_RESULTS | OPT_SEEN_NO_RESULTS,
+		  "options --results and --no-results conflict: give one of them" },
+	};
+
+	for (size_t i = 0; i < RB_ARRAY_SIZE(pairs); i++) {
+		if ((seen & pairs[i].bits) == pairs[i].bits) {
+			snprintf(why, len, "%s", pairs[i].msg);
+			return -RB_EINVAL;
+		}
+	}
+	/* A bound that would be silently ignored: a fixed -n has no time
+	 * limit to apply it to. */
+	if ((seen & OPT_SEEN_MAX_TIME) && !(seen & OPT_SEEN_TARGET_CI)) {
+		snprintf(why, len, "option --max-time-per-size without --target-ci: a fixed -n runs exactly its iterations");
+		return -RB_EINVAL;
+	}
+	return 0;
+}
+
+/* An option given last without its value: "-n" or "--iters". */
+static int needs_value(int print, const char *prog, const char *what,
+		       int optopt_c)
+{
+	if (!print)
+		return -RB_EINVAL;
+	if (optopt_c > 0 && optopt_c < 128 && what[0] == '-' && what[1] != '-')
+		fprintf(stderr, "%s: option '-%c' needs a value (see --help)\n",
+			prog, optopt_c);
+	else
+		fprintf(stderr, "%s: option '%s' needs a value (see --help)\n",
+			prog, what);
+	return -RB_EINVAL;
+}
+
 /* Reports one invalid value. Always returns -RB_EINVAL. */
 static int bad(int print, const char *prog, const char *fmt, ...)
 {
@@ -346,7 +421,11 @@ static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
 	case O_MAXBYTES:
 		return set_size(id, arg, &o->max_bytes, print, prog);
 	case O_STEPBYTES:
-		return set_size(id, arg, &o->step_bytes, print, prog);
+		rc = set_size(id, arg, &o->step_bytes, print, prog);
+		if (!rc && !o->step_bytes)
+			return bad(print, prog, "--step-bytes '%s': expected a step of at least 1 byte",
+				   arg);
+		return rc;
 	case O_CHUNK:
 		return set_size(id, arg, &o->chunk_bytes, print, prog);
 	case O_FACTOR:
@@ -405,8 +484,9 @@ static int parse_one(struct rb_opts *o, int id, const char *arg, int print,
 
 		errno = 0;
 		o->expect_gbps = strtod(arg, &end);
-		if (errno || end == arg || *end || !(o->expect_gbps > 0))
-			return bad(print, prog, "--expect-busbw '%s': expected a positive number of GB/s", arg);
+		if (errno || end == arg || *end || !(o->expect_gbps > 0) ||
+		    !isfinite(o->expect_gbps))
+			return bad(print, prog, "--expect-busbw '%s': expected a positive, finite number of GB/s", arg);
 		return 0;
 	}
 	case O_TARGET_CI:
@@ -477,14 +557,20 @@ int rb_opts_parse_ext(struct rb_opts *o, const struct rb_opts_ext *x,
 	struct option lo[OPT_MAX];
 	char shortopts[64];
 	char why[256] = "";
+	unsigned seen = 0;	/* OPT_SEEN bits of the options given */
 	int c;
 
-	build_longopts(view, nv, lo, shortopts, sizeof(shortopts));
+	if (rb_opts_check_args(argc, argv, why, sizeof(why)))
+		return bad(print, prog, "%s", why);
+	/* A leading ':' makes a missing value ':' rather than '?'. */
+	shortopts[0] = ':';
+	build_longopts(view, nv, lo, shortopts + 1, sizeof(shortopts) - 1);
 	opterr = 0;
-	optind = 1;
+	optind = 0;	/* 0, not 1: glibc then resets all of its state */
 	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
 		int rc;
 
+		seen |= opt_seen_bit(c);
 		if (c == O_HELP) {
 			if (print)
 				print_help(prog, x, view, nv);
@@ -497,10 +583,10 @@ int rb_opts_parse_ext(struct rb_opts *o, const struct rb_opts_ext *x,
 			return RB_OPTS_EXIT_OK;
 		}
 		if (c == '?' || c == ':') {
-			const char *what = argv[optind - 1];
+			const char *what = argv[RB_MIN(optind, argc) - 1];
 
-			if (optopt && c == ':')
-				return bad(print, prog, "option '%s': it needs a value", what);
+			if (c == ':')
+				return needs_value(print, prog, what, optopt);
 			if (optopt && optopt < 128)
 				return bad(print, prog, "option '-%c' (see --help)", optopt);
 			return bad(print, prog, "option '%s' (see --help)", what);
@@ -526,6 +612,8 @@ int rb_opts_parse_ext(struct rb_opts *o, const struct rb_opts_ext *x,
 	if (optind < argc)
 		return bad(print, prog, "argument '%s': this program takes only options (see --help)",
 			   argv[optind]);
+	if (opts_conflict(seen, why, sizeof(why)))
+		return bad(print, prog, "%s", why);
 	if (rb_opts_validate(o, why, sizeof(why)))
 		return bad(print, prog, "%s", why);
 	if (x && x->validate && x->validate(x->ctx, o, why, sizeof(why)))
@@ -548,6 +636,10 @@ int rb_opts_validate(const struct rb_opts *o, char *why, size_t len)
 		snprintf(why, len, "--max-bytes %" PRIu64 ": at most 1T", o->max_bytes);
 		return -RB_EINVAL;
 	}
+	if (rb_opts_check_sweep(o, why, len) || rb_opts_check_paths(o, why, len))
+		return -RB_EINVAL;
+	if (o->topo_xml && rb_topo_xml_check(o->topo_xml, why, len))
+		return -RB_EINVAL;
 	if (!rb_tp_find(o->transport)) {
 		char tps[256];
 

@@ -104,6 +104,16 @@ int rb_place_cross_check(const char *summaries, size_t stride,
 	for (int i = 0; i < nnodes; i++) {
 		sv[i] = summaries + (size_t)i * stride;
 		hv[i] = hosts + (size_t)i * host_stride;
+		/* Each came from another rank: it must end inside its slot,
+		 * and be text that cannot break a '#' line. */
+		if (!memchr(sv[i], '\0', stride) || !memchr(hv[i], '\0', host_stride) ||
+		    rb_text_check(sv[i]) || rb_text_check(hv[i])) {
+			rb_err("topology summary %d of %d is not text ending within its %zu bytes: corrupt bootstrap message",
+			       i, nnodes, stride);
+			free(sv);
+			free(hv);
+			return -RB_EINVAL;
+		}
 	}
 	f = open_memstream(&buf, &len);
 	if (f) {

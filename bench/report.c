@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/outcome.h"
 #include "bench/trust.h"
 #include "collectives/coll.h"
 
@@ -41,6 +42,7 @@ struct rb_report {
 	char fabric[4096];	/* fabric findings, one per line */
 	int nfabric;		/* findings, also those that did not fit */
 	int fabric_devs;	/* some rank had a device to read */
+	int write_failed;	/* a results file could not be written (logged) */
 };
 
 /* How a column's value is typed in the JSON and printed in the CSV
@@ -520,6 +522,10 @@ static int flush_files(struct rb_report *r)
 
 	if (!r->base[0])
 		return 0;
+	/* After a failed write (a full disk), the files on disk stay as last
+	 * written completely, and the failure is reported once. */
+	if (r->write_failed)
+		return -RB_ESYS;
 	text = json_dumps(r->root, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
 				   JSON_REAL_PRECISION(10));
 	if (!text)
@@ -527,8 +533,10 @@ static int flush_files(struct rb_report *r)
 	snprintf(path, sizeof(path), "%s.json", r->base);
 	rc = write_atomic(path, text);
 	free(text);
-	if (rc)
+	if (rc) {
+		r->write_failed = 1;
 		return rc;
+	}
 	rc = csv_append(NULL, &csv, &len, &cap);
 	json_array_foreach(r->records, i, rec)
 		rc = rc ? rc : csv_append(rec, &csv, &len, &cap);
@@ -537,6 +545,7 @@ static int flush_files(struct rb_report *r)
 		rc = write_atomic(path, csv);
 	}
 	free(csv);
+	r->write_failed = !!rc;
 	return rc;
 }
 
@@ -614,7 +623,7 @@ int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
 			rb_err("cannot create results directory %s: %s",
 			       m->results_dir, strerror(errno));
 			rb_report_free(r);
-			return -RB_ESYS;
+			return -RB_EINVAL;	/* a bad --results: exit 2 */
 		}
 		snprintf(r->base, sizeof(r->base), "%s/%s-%s-%s", m->results_dir,
 			 rb_coll_kind_name(m->kind), m->transport, m->algo);
@@ -623,7 +632,7 @@ int rb_report_open(const struct rb_run_meta *m, struct rb_report **r_p)
 	fflush(stdout);
 	if (flush_files(r)) {
 		rb_report_free(r);
-		return -RB_ESYS;
+		return -RB_EINVAL;	/* the results cannot be written there */
 	}
 	*r_p = r;
 	return 0;
@@ -762,15 +771,14 @@ int rb_report_close(struct rb_report *r, int exit_status)
 {
 	const struct rb_opts *o = r->m->opts;
 	double avg = r->nrows ? r->busbw_sum / r->nrows : 0;
+	/* Called with 0 only when every size ran. */
+	int complete = exit_status == 0;
 	json_t *trust;
 	int rc;
 
 	r->verdict = 0;
-	if (r->checked)
-		printf("# Out of bounds values : %" PRId64 " %s\n", r->wrong,
-		       r->wrong ? "FAILED" : "OK");
-	else
-		printf("# Out of bounds values : not checked (-c 0)\n");
+	rb_outcome_print_wrong(r->m->opts->check, r->checked, r->wrong, r->nrows,
+			       complete);
 	printf("# Avg bus bandwidth    : %.6g GB/s\n", avg);
 	printf("# Peak bus bandwidth   : %.6g GB/s\n", r->peak_busbw);
 	print_warmup(r);
@@ -778,7 +786,10 @@ int rb_report_close(struct rb_report *r, int exit_status)
 	trust = rb_trust_footer(r->records, r->m);
 	if (r->wrong)
 		r->verdict = RB_EXIT_VERDICT;
-	if (o->expect_gbps > 0) {
+	if (!complete) {
+		rb_outcome_print_failed(r->nrows);
+		r->verdict = exit_status;
+	} else if (o->expect_gbps > 0) {
 		int ok = r->peak_busbw >= o->expect_gbps;
 
 		printf("# Verdict: %s: peak busbw %.3f GB/s is %.1f%% of the expected %.3f GB/s%s\n",
@@ -803,7 +814,7 @@ int rb_report_close(struct rb_report *r, int exit_status)
 		exit_status = r->verdict;
 	json_object_set_new(r->root, "summary",
 			    json_pack("{s:b, s:f, s:f, s:I, s:b, s:i, s:i, s:i, s:i}",
-				      "complete", 1, "avg_busbw_gbps", avg,
+				      "complete", complete, "avg_busbw_gbps", avg,
 				      "peak_busbw_gbps", r->peak_busbw, "wrong_total",
 				      (json_int_t)(r->checked ? r->wrong : -1),
 				      "pass", exit_status == 0, "exit_status",
@@ -812,6 +823,9 @@ int rb_report_close(struct rb_report *r, int exit_status)
 				      "warmup_unstable_rows", r->warm_unstable));
 	json_object_set_new(json_object_get(r->root, "summary"), "fabric_warnings",
 			    json_integer(r->nfabric));
+	if (!complete)
+		json_object_set_new(json_object_get(r->root, "summary"), "failure",
+				    rb_outcome_failure_json(exit_status));
 	if (trust)
 		json_object_update(json_object_get(r->root, "summary"), trust);
 	json_decref(trust);

@@ -32,6 +32,8 @@ static void world_identity(struct rb_world_peer *me)
 		snprintf(me->host, sizeof(me->host), "%s", env);
 	else if (gethostname(me->host, sizeof(me->host) - 1))
 		snprintf(me->host, sizeof(me->host), "unknown");
+	/* A host name reaches '#' lines and JSON strings: as text only. */
+	rb_text_sanitize(me->host);
 	/* Ranks in different network namespaces are different nodes. */
 	n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
 	ns[n > 0 ? n : 0] = '\0';
@@ -63,6 +65,9 @@ int rb_world_init(struct rb_world *w, const struct rb_boot_ops *bops,
 	for (int r = 0; r < w->nranks; r++) {
 		int node = -1;
 
+		/* Another rank's bytes: bounded text before any use. */
+		rb_text_bound(w->peers[r].host, sizeof(w->peers[r].host));
+		rb_text_bound(w->peers[r].node_id, sizeof(w->peers[r].node_id));
 		w->hosts[r] = w->peers[r].host;
 		for (int q = 0; q < r && node < 0; q++)
 			if (!strcmp(w->peers[q].node_id, w->peers[r].node_id))
@@ -166,6 +171,15 @@ int rb_world_name_run(struct rb_world *w, const char *opt_run_id,
 	else
 		snprintf(dir, dir_len, "results/%s", id);
 	return 0;
+}
+
+void rb_rank_info_clean(struct rb_rank_info *ri)
+{
+	rb_text_bound(ri->host, sizeof(ri->host));
+	rb_text_bound(ri->tp_desc, sizeof(ri->tp_desc));
+	rb_text_bound(ri->place, sizeof(ri->place));
+	/* JSON text: the report parses it, and falls back to place. */
+	ri->place_json[sizeof(ri->place_json) - 1] = '\0';
 }
 
 void rb_world_fini(struct rb_world *w)

@@ -247,6 +247,7 @@ static int exec_req_state(struct rb_exec *ex, int i)
 		return -RB_EAGAIN;
 	}
 	if (req->status < 0) {
+		rb_log_culprit(st->peer);
 		rb_err("%s rank %d (%zu bytes) failed: %s",
 		       st->op == RB_STEP_SEND ? "send to" : "recv from",
 		       st->peer, st->len, rb_strerror(req->status));
@@ -349,6 +350,7 @@ static void exec_log_timeout(struct rb_exec *ex, int64_t timeout_ms)
 	char msg[sizeof(ex->fail->msg)];
 
 	rb_tp_peer_desc(ex->tp, st->peer, desc, sizeof(desc));
+	rb_log_culprit(st->peer);
 	snprintf(msg, sizeof(msg), "timed out after %" PRId64 " ms waiting for %s rank %d (host %s%s%s)",
 		 timeout_ms, st->op == RB_STEP_SEND ? "send to" : "recv from",
 		 st->peer, host, desc[0] ? ", " : "", desc);

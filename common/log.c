@@ -13,6 +13,10 @@
  * one piece of mutable global state outside a context struct. */
 static char log_prefix[160];
 static int log_verbose;
+/* The first failure of this process, for the results' summary: the text of
+ * the first error logged and the rank that it blamed. */
+static char log_first_error[1024];
+static int log_culprit = -1;
 
 void rb_log_set_prefix(const char *host, int rank)
 {
@@ -47,8 +51,29 @@ static void log_line(const char *kind, const char *fmt, va_list ap)
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		n = 0;
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	if (!strcmp(kind, "error: ") && !log_first_error[0]) {
+		snprintf(log_first_error, sizeof(log_first_error), "%s",
+			 msg + n);
+		rb_text_sanitize(log_first_error);
+	}
 	/* One write per line so lines of different ranks do not interleave. */
 	fprintf(stderr, "%s\n", msg);
+}
+
+const char *rb_log_first_error(void)
+{
+	return log_first_error;
+}
+
+void rb_log_culprit(int rank)
+{
+	if (log_culprit < 0 && rank >= 0)
+		log_culprit = rank;
+}
+
+int rb_log_get_culprit(void)
+{
+	return log_culprit;
 }
 
 void rb_err(const char *fmt, ...)

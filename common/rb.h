@@ -59,6 +59,14 @@ int rb_exit_code(int rc);
 void rb_log_set_prefix(const char *host, int rank);
 void rb_log_set_verbose(int level);
 int rb_log_verbose(void);
+/* The text of the first error this process logged (without its prefix,
+ * control characters replaced), or "" if none. */
+const char *rb_log_first_error(void);
+/* Records the rank a detected failure blames (a peer that is gone, late or
+ * stuck); the first call wins. Negative ranks are ignored. */
+void rb_log_culprit(int rank);
+/* \return the rank rb_log_culprit recorded first, or -1. */
+int rb_log_get_culprit(void);
 void rb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rb_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -138,5 +146,26 @@ int rb_parse_size(const char *s, uint64_t *bytes_p);
 /* Format bytes compactly for messages ("64M", "8", "1.5K" never: exact only
  * when divisible). buf must hold 32 bytes. \return buf. */
 const char *rb_format_size(uint64_t bytes, char *buf);
+
+/* ---- user strings (text.c) ---- */
+
+/* What rb_text_check found. */
+enum rb_text_fault {
+	RB_TEXT_OK = 0,
+	RB_TEXT_CONTROL = 1,	/* a control character: newline, tab, ESC... */
+	RB_TEXT_BAD_UTF8 = 2,	/* not well-formed UTF-8 */
+};
+
+/* \return RB_TEXT_OK when s is well-formed UTF-8 without control
+ * characters (U+0000..U+001F, U+007F), else the first fault found. */
+int rb_text_check(const char *s);
+
+/* Replaces, in place, each control character and each byte of a malformed
+ * UTF-8 sequence with '?'. \return how many bytes it replaced. */
+size_t rb_text_sanitize(char *s);
+
+/* For a string received from another rank in a char[len]: ends it inside
+ * its buffer, then rb_text_sanitize. \return what rb_text_sanitize does. */
+size_t rb_text_bound(char *s, size_t len);
 
 #endif

@@ -11,6 +11,7 @@ mpich libmpich-dev
 libhwloc-dev hwloc
 libjansson-dev
 libcmocka-dev
+clang libclang-rt-14-dev
 libibverbs-dev rdma-core ibverbs-providers ibverbs-utils perftest
 gnuplot-nox
 python3 python3-jinja2 chromium poppler-utils fonts-dejavu-core python3-websocket

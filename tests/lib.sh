@@ -57,6 +57,20 @@ rb_rows_correct() {
 		END { exit !(rows >= min && bad == 0) }' "$1"
 }
 
+# rb_rank_wrapper PATH: writes a wrapper that runs its arguments and records
+# the rank's own exit status in $RB_RC_DIR/rc.$PMI_RANK and the time it
+# ended (ns since the epoch) in $RB_RC_DIR/t.$PMI_RANK, whatever the
+# launcher does afterwards. Under -disable-auto-cleanup hydra signals
+# SIGUSR1 to the survivors of a dead rank; the wrapper shell must outlive
+# it to record the status (handlers reset at exec, so the benchmark itself
+# is unaffected).
+rb_rank_wrapper() {
+	printf '%s\n' '#!/bin/sh' "trap ':' USR1" '"$@"' 'rc=$?' \
+		'date +%s%N >"$RB_RC_DIR/t.$PMI_RANK"' \
+		'echo "$rc" >"$RB_RC_DIR/rc.$PMI_RANK"' 'exit $rc' >"$1"
+	chmod +x "$1"
+}
+
 # mpiexec with settings that work on a 2-core machine as root.
 rb_mpiexec() {
 	mpiexec -n "$@"

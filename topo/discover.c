@@ -3,9 +3,14 @@
  * lists its GPUs and NICs (PCI functions) with their NUMA locality, PCIe
  * switch, link bandwidth and, on the live machine, NIC line rate. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/rb.h"
@@ -353,22 +358,112 @@ static void disc_machine(struct rb_topo *t)
 			  hwloc_bitmap_first(root->nodeset) : -1;
 }
 
+int rb_topo_xml_check(const char *path, char *why, size_t len)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	int rc = 0;
+
+	if (fd < 0) {
+		snprintf(why, len, "--topo-xml '%.200s': cannot read it: %s", path,
+			 strerror(errno));
+		return -RB_EINVAL;
+	}
+	if (fstat(fd, &st)) {
+		snprintf(why, len, "--topo-xml '%.200s': %s", path, strerror(errno));
+		rc = -RB_EINVAL;
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "--topo-xml '%.200s': not a regular file (an hwloc XML export is one)",
+			 path);
+		rc = -RB_EINVAL;
+	} else if ((uint64_t)st.st_size > RB_TOPO_XML_MAX_BYTES) {
+		snprintf(why, len, "--topo-xml '%.200s': %lld bytes, more than the %u MiB an hwloc XML export can sensibly be",
+			 path, (long long)st.st_size, RB_TOPO_XML_MAX_BYTES >> 20);
+		rc = -RB_EINVAL;
+	}
+	close(fd);
+	return rc;
+}
+
+/* How long a trial load of an XML export may take. */
+#define DISC_PROBE_MS 30000
+
+/* The child's exit codes: anything else (a signal, a sanitizer's exit)
+ * means hwloc crashed. */
+#define DISC_PROBE_LOADED 0
+#define DISC_PROBE_REFUSED 3
+
+/* The child of disc_xml_probe: loads xml quietly and exits. */
+static void disc_probe_child(const char *xml)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	hwloc_topology_t hw;
+	int null = open("/dev/null", O_WRONLY);
+	int rc = 1;
+
+	/* Die of the signal itself, past any handler the parent installed
+	 * (a sanitizer's, a fuzzer's): only the exit status tells. */
+	for (size_t i = 0; i < RB_ARRAY_SIZE(fatal); i++)
+		signal(fatal[i], SIG_DFL);
+	if (null >= 0)
+		dup2(null, STDERR_FILENO);
+	if (!hwloc_topology_init(&hw)) {
+		hwloc_topology_set_io_types_filter(hw, HWLOC_TYPE_FILTER_KEEP_ALL);
+		rc = hwloc_topology_set_xml(hw, xml) || hwloc_topology_load(hw);
+		hwloc_topology_destroy(hw);
+	}
+	_exit(rc ? DISC_PROBE_REFUSED : DISC_PROBE_LOADED);
+}
+
+/* hwloc 2.9 can crash on a malformed export (out-of-order objects end in a
+ * NULL dereference inside hwloc_topology_load): load it once in a child
+ * process first, so that a bad file is a usage error, not a crash of the
+ * benchmark. \return 0 when the child survived (it may still have found
+ * the file invalid: the real load says why), or -RB_EINVAL (logged). */
+static int disc_xml_probe(const char *xml)
+{
+	pid_t pid = fork();
+	uint64_t deadline = rb_time_ns() + DISC_PROBE_MS * 1000000ull;
+	int status = 0;
+
+	if (pid < 0)
+		return 0;	/* no trial: the real load still runs */
+	if (pid == 0)
+		disc_probe_child(xml);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (rb_time_ns() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			rb_err("topology XML '%s': hwloc %s did not finish loading it within %d s",
+			       xml, HWLOC_VERSION, DISC_PROBE_MS / 1000);
+			return -RB_EINVAL;
+		}
+		usleep(1000);
+	}
+	if (WIFSIGNALED(status) || (WEXITSTATUS(status) != DISC_PROBE_LOADED &&
+				    WEXITSTATUS(status) != DISC_PROBE_REFUSED)) {
+		rb_err("topology XML '%s' is not a valid hwloc export: loading it crashes hwloc %s (%s %d)",
+		       xml, HWLOC_VERSION, WIFSIGNALED(status) ? "signal" : "exit status",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		return -RB_EINVAL;
+	}
+	return 0;
+}
+
 /* Sets up and loads the hwloc topology; logs the cause on failure. */
 static int disc_hwloc_load(struct rb_topo *t, const char *xml)
 {
-	FILE *f;
+	char why[512];
 
-	if (xml) {
-		/* hwloc's own message for a missing file is vague; check
-		 * first so the user sees the path and errno text. */
-		f = fopen(xml, "r");
-		if (!f) {
-			rb_err("cannot read topology XML '%s': %s", xml,
-			       strerror(errno));
-			return -RB_EINVAL;
-		}
-		fclose(f);
+	/* hwloc's own message for a missing file is vague, and it would read
+	 * a FIFO or /dev/zero without end: check first. */
+	if (xml && rb_topo_xml_check(xml, why, sizeof(why))) {
+		rb_err("%s", why);
+		return -RB_EINVAL;
 	}
+	if (xml && disc_xml_probe(xml))
+		return -RB_EINVAL;
 	if (hwloc_topology_init(&t->hw)) {
 		rb_err("hwloc_topology_init: %s", strerror(errno));
 		return -RB_ENOMEM;

@@ -85,6 +85,15 @@ struct rb_topo_place {
  */
 int rb_topo_load(const char *xml_path_or_NULL, struct rb_topo **topo_p);
 
+/* Largest hwloc XML export accepted: a real node's is under 1 MiB. */
+#define RB_TOPO_XML_MAX_BYTES (64u << 20)
+
+/* Whether path can be an hwloc XML export: it opens without blocking, is a
+ * regular file (not a FIFO, a terminal or /dev/zero) and holds at most
+ * RB_TOPO_XML_MAX_BYTES. \return 0, or -RB_EINVAL with the reason, naming
+ * the path, in why. */
+int rb_topo_xml_check(const char *path, char *why, size_t len);
+
 /* Releases everything. NULL-safe. */
 void rb_topo_free(struct rb_topo *t);
 

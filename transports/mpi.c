@@ -3,8 +3,16 @@
  * measured through the same harness (--algo native, the default), plus
  * point-to-point isend/irecv so railbench's own algorithms can also run over
  * the MPI library (--algo ring, ...). Expects MPI to be initialised by the
- * bootstrap. */
+ * bootstrap.
+ *
+ * Every library call is bounded by --timeout: the collectives and the
+ * barrier are their non-blocking forms (MPI_Iallreduce, ...) polled with
+ * MPI_Test against the deadline, since a blocking MPI call waits for a
+ * lost or stopped rank forever. MPI does not say which rank it waits for:
+ * past the deadline the call is named and -RB_ETIMEDOUT returned, and the
+ * harness finds the missing rank through the bootstrap. */
 #include <mpi.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +46,33 @@ static int mpi_err(int rc, const char *what)
 	MPI_Error_string(rc, msg, &len);
 	rb_err("mpi: %s: %s", what, msg);
 	return -RB_EPEER;
+}
+
+/* Polls a non-blocking library call until it completes or tp's timeout
+ * passes; what names it ("MPI_Iallreduce of 1024 float"). It spins, as
+ * the blocking call would inside MPICH, so that the time measured is the
+ * library's. \return 0, -RB_EPEER when MPI
+ * reports an error, -RB_ETIMEDOUT (logged) past the deadline. */
+static int mpi_wait(struct mpi_tp *m, MPI_Request *req, const char *what)
+{
+	int64_t bound_ms = m->tp.timeout_ms > 0 ? m->tp.timeout_ms : 30000;
+	uint64_t deadline = rb_time_ns() + (uint64_t)bound_ms * 1000000u;
+
+	for (;;) {
+		int flag = 0;
+		int rc = MPI_Test(req, &flag, MPI_STATUS_IGNORE);
+
+		if (rc != MPI_SUCCESS)
+			return mpi_err(rc, what);
+		if (flag)
+			return 0;
+		if (rb_time_ns() > deadline)
+			break;
+	}
+	/* The request stays pending: the job ends without freeing it. */
+	rb_err("mpi: %s did not complete within %" PRId64 " ms: a rank is lost or stuck",
+	       what, bound_ms);
+	return -RB_ETIMEDOUT;
 }
 
 static int mpi_probe(const struct rb_tp_args *args, char *why, size_t len)
@@ -218,6 +253,9 @@ static int mpi_coll(struct rb_tp *tp, const struct rb_tp_coll *c)
 	struct mpi_tp *m = to_mpi(tp);
 	MPI_Datatype dt = mpi_dtype(c->dtype);
 	int n = (int)c->count;
+	MPI_Request req = MPI_REQUEST_NULL;
+	const char *call;
+	char what[128];
 	int rc;
 
 	if (dt == MPI_DATATYPE_NULL) {
@@ -227,25 +265,36 @@ static int mpi_coll(struct rb_tp *tp, const struct rb_tp_coll *c)
 	}
 	switch (c->kind) {
 	case RB_COLL_ALLREDUCE:
-		rc = MPI_Allreduce(c->sendbuf == c->recvbuf ? MPI_IN_PLACE : c->sendbuf,
-				   c->recvbuf, n, dt, mpi_op(c->op), m->comm);
-		return mpi_err(rc, "MPI_Allreduce");
+		call = "MPI_Iallreduce";
+		rc = MPI_Iallreduce(c->sendbuf == c->recvbuf ? MPI_IN_PLACE : c->sendbuf,
+				    c->recvbuf, n, dt, mpi_op(c->op), m->comm, &req);
+		break;
 	case RB_COLL_ALLGATHER:
-		rc = MPI_Allgather(c->sendbuf ? c->sendbuf : MPI_IN_PLACE,
-				   n, dt, c->recvbuf, n, dt, m->comm);
-		return mpi_err(rc, "MPI_Allgather");
+		call = "MPI_Iallgather";
+		rc = MPI_Iallgather(c->sendbuf ? c->sendbuf : MPI_IN_PLACE,
+				    n, dt, c->recvbuf, n, dt, m->comm, &req);
+		break;
 	case RB_COLL_ALLTOALL:
-		rc = MPI_Alltoall(c->sendbuf ? c->sendbuf : MPI_IN_PLACE,
-				  n, dt, c->recvbuf, n, dt, m->comm);
-		return mpi_err(rc, "MPI_Alltoall");
+		call = "MPI_Ialltoall";
+		rc = MPI_Ialltoall(c->sendbuf ? c->sendbuf : MPI_IN_PLACE,
+				   n, dt, c->recvbuf, n, dt, m->comm, &req);
+		break;
 	default:
 		return -RB_ENOTSUP;
 	}
+	snprintf(what, sizeof(what), "%s of %d %s", call, n,
+		 rb_dtype_name(c->dtype));
+	rc = mpi_err(rc, call);
+	return rc ? rc : mpi_wait(m, &req, what);
 }
 
 static int mpi_barrier(struct rb_tp *tp)
 {
-	return mpi_err(MPI_Barrier(to_mpi(tp)->comm), "MPI_Barrier");
+	struct mpi_tp *m = to_mpi(tp);
+	MPI_Request req = MPI_REQUEST_NULL;
+	int rc = mpi_err(MPI_Ibarrier(m->comm, &req), "MPI_Ibarrier");
+
+	return rc ? rc : mpi_wait(m, &req, "MPI_Ibarrier");
 }
 
 static void mpi_peer_desc(struct rb_tp *tp, int peer, char *buf, size_t len)

@@ -225,6 +225,7 @@ static int shm_cma_read(struct shm_tp *st, int src, struct rb_tp_req *r)
 		got = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
 	}
 	if (got < 0 && errno == ESRCH) {
+		rb_log_culprit(src);
 		rb_err("shm: peer rank %d (host %s, pid %d) is gone", src,
 		       p->host, (int)p->pid);
 		return -RB_EPEER;
@@ -332,6 +333,7 @@ static int shm_check_peers(struct shm_tp *st)
 			continue;
 		if (!rb_shm_peer_dead(p))
 			continue;
+		rb_log_culprit(r);
 		rb_err("shm: peer rank %d (host %s, pid %d) is gone", r,
 		       p->host, (int)p->pid);
 		shm_peer_fail(st, p, -RB_EPEER);
@@ -509,6 +511,7 @@ static int shm_req_init(struct shm_tp *st, int peer, struct rb_tp_mr *mr,
 		return -RB_EINVAL;
 	}
 	if (st->peers[peer].gone) {
+		rb_log_culprit(peer);
 		rb_err("shm: rank %d (host %s) is gone; request refused", peer,
 		       st->peers[peer].host);
 		return -RB_EPEER;

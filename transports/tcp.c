@@ -93,6 +93,7 @@ static int tcp_conn_fail(struct tcp_tp *t, struct tcp_conn *c, int err,
 		char link[160];
 
 		p->reported = 1;
+		rb_log_culprit(c->peer);
 		rb_err("tcp: lost rank %d (host %s, %s): %s", c->peer,
 		       tcp_host(t, c->peer),
 		       rb_tcp_link_str(t, p, p->port[c->stream], link, sizeof(link)),
@@ -523,15 +524,37 @@ static int tcp_alloc(const struct rb_tp_args *args, struct tcp_tp **t_p)
 	return 0;
 }
 
+/* With --tcp-port, a node's local ranks listen on port0 .. port0 +
+ * local_nranks x streams - 1: all of them must be ports. \return 0 or
+ * -RB_EINVAL with why. */
+static int tcp_check_ports(int local_nranks, char *why, size_t len)
+{
+	long last = (long)rb_tcp_cfg.port0 +
+		    (long)local_nranks * RB_MAX(rb_tcp_cfg.streams, 1) - 1;
+
+	if (!rb_tcp_cfg.port0 || last <= 65535)
+		return 0;
+	snprintf(why, len, "--tcp-port %d with --tcp-streams %d: ports %d..%ld%s pass 65535",
+		 rb_tcp_cfg.port0, RB_MAX(rb_tcp_cfg.streams, 1),
+		 rb_tcp_cfg.port0, last,
+		 local_nranks > 1 ? " (for the ranks of this node)" : "");
+	return -RB_EINVAL;
+}
+
 static int tcp_open(const struct rb_tp_args *args, struct rb_tp **tp_p)
 {
 	int port0 = rb_tcp_cfg.port0;
 	struct tcp_tp *t;
 	char ips[INET_ADDRSTRLEN];
+	char why[256];
 	int rc;
 
 	if (!args->job_secret) {
 		rb_err("tcp: no job secret from the bootstrap: listeners could not tell peers from strangers");
+		return -RB_EINVAL;
+	}
+	if (tcp_check_ports(args->local_nranks, why, sizeof(why))) {
+		rb_err("tcp: %s", why);
 		return -RB_EINVAL;
 	}
 	rc = tcp_alloc(args, &t);
@@ -728,14 +751,14 @@ static int tcp_parse_opt(int id, const char *arg, char *why, size_t len)
 			return -RB_EINVAL;
 		}
 		rb_tcp_cfg.streams = (int)v;
-		return 0;
+		return tcp_check_ports(1, why, len);
 	}
 	if (errno || end == arg || *end || v < 1 || v > 65535) {
 		snprintf(why, len, "--tcp-port '%s': expected an integer in 1..65535", arg);
 		return -RB_EINVAL;
 	}
 	rb_tcp_cfg.port0 = (int)v;
-	return 0;
+	return tcp_check_ports(1, why, len);
 }
 
 const struct rb_tp_ops rb_tcp_ops = {

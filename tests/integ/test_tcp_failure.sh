@@ -15,13 +15,8 @@ T=5		# --timeout in seconds
 SLACK=6		# launcher teardown on a loaded 2-core machine
 export SC_RUN_TIMEOUT=90
 
-# Each rank's own exit status, whatever the launcher does afterwards. Under
-# -disable-auto-cleanup hydra signals SIGUSR1 to the survivors of a dead
-# rank; the wrapper shell must outlive it to record the status (handlers
-# reset at exec, so the benchmark itself is unaffected).
-printf '%s\n' '#!/bin/sh' "trap ':' USR1" '"$@"' 'rc=$?' \
-	'echo "$rc" >"$RB_RC_DIR/rc.$PMI_RANK"' 'exit $rc' >"$SC_TMP/rankwrap"
-chmod +x "$SC_TMP/rankwrap"
+# Each rank's own exit status, whatever the launcher does afterwards.
+rb_rank_wrapper "$SC_TMP/rankwrap"
 
 # Rows (one per size and placement) in the CSV results so far.
 csv_rows() { if [ -f "$1" ]; then tail -n +2 "$1" | grep -c .; else echo 0; fi; }

@@ -5,11 +5,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "bench/bench.h"
+#include "bench/opts_priv.h"
+#include "transports/tcp.h"
 
 static void test_parse_size(void **state)
 {
@@ -226,6 +229,104 @@ static void test_opts_bad_input(void **state)
 	assert_int_equal(parse(&o, "stray", NULL), -RB_EINVAL);
 }
 
+/* Parsing twice in one process gives the same answers: getopt is fully
+ * reset (optind = 0), even after an error left it mid-argument. */
+static void test_opts_reentrant(void **state)
+{
+	struct rb_opts o;
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(parse(&o, "-b", "1K", "-e", "4K", "-n", "3", NULL),
+				 RB_OPTS_RUN);
+		assert_int_equal(o.min_bytes, 1024);
+		assert_int_equal(o.iters, 3);
+		/* An error inside a cluster of short options... */
+		assert_int_equal(parse(&o, "-vn", NULL), -RB_EINVAL);
+		assert_int_equal(parse(&o, "-vvx", NULL), -RB_EINVAL);
+		/* ...does not leak into the next parse. */
+		assert_int_equal(parse(&o, "-v", "-n", "5", NULL), RB_OPTS_RUN);
+		assert_int_equal(o.iters, 5);
+		assert_int_equal(o.verbose, 1);
+	}
+}
+
+static void test_opts_conflicts_and_ranges(void **state)
+{
+	struct rb_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, "-f", "4", "-i", "1K", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-i", "1K", "-f", "4", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--results", "d", "--no-results", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-i", "0", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-b", "1K", "-e", "8K", "-i", "1K", NULL), RB_OPTS_RUN);
+	assert_int_equal(o.step_bytes, 1024);
+	/* The size cap: 4096 sizes pass, 4097 do not. */
+	assert_int_equal(parse(&o, "-b", "1", "-e", "4096", "-i", "1", NULL), RB_OPTS_RUN);
+	assert_int_equal(parse(&o, "-b", "1", "-e", "4097", "-i", "1", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-i", "1", "-e", "1G", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "-b", "1", "-e", "1T", "-f", "2", NULL), RB_OPTS_RUN);
+	assert_int_equal(parse(&o, "--expect-busbw", "inf", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--expect-busbw", "nan", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--expect-busbw", "1e308", NULL), RB_OPTS_RUN);
+	assert_int_equal(parse(&o, "--expect-busbw", "1e309", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--net-if", "", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--tcp-port", "65535", "--tcp-streams", "16", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--tcp-port", "65520", "--tcp-streams", "16", NULL), RB_OPTS_RUN);
+	/* Transport values are process-wide: back to the defaults. */
+	rb_tcp_cfg = (struct tcp_cfg){ .streams = 1 };
+	assert_int_equal(parse(&o, "--topo-xml", "/dev/zero", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--topo-xml", "/nonexistent.xml", NULL), -RB_EINVAL);
+}
+
+static void test_opts_text(void **state)
+{
+	struct rb_opts o;
+	char why[256];
+	char host[] = "a\nb\xff\xc3\xa9\x1b";
+
+	(void)state;
+	assert_int_equal(rb_text_check("plain ascii, caf\xc3\xa9, \xe2\x82\xac"), RB_TEXT_OK);
+	assert_int_equal(rb_text_check("a\nb"), RB_TEXT_CONTROL);
+	assert_int_equal(rb_text_check("tab\there"), RB_TEXT_CONTROL);
+	assert_int_equal(rb_text_check("del\x7f"), RB_TEXT_CONTROL);
+	assert_int_equal(rb_text_check("caf\xe9"), RB_TEXT_BAD_UTF8);
+	assert_int_equal(rb_text_check("\xc0\xaf"), RB_TEXT_BAD_UTF8);	/* overlong '/' */
+	assert_int_equal(rb_text_check("\xed\xa0\x80"), RB_TEXT_BAD_UTF8);	/* surrogate */
+	assert_int_equal(rb_text_check("\xf4\x90\x80\x80"), RB_TEXT_BAD_UTF8);	/* > U+10FFFF */
+	assert_int_equal(rb_text_check("\xe2\x82"), RB_TEXT_BAD_UTF8);	/* cut short */
+	assert_int_equal(rb_text_sanitize(host), 3);
+	assert_string_equal(host, "a?b?\xc3\xa9?");
+	/* Run ids are one name inside results/. */
+	assert_int_equal(rb_opts_check_run_id("run-1.a_b", "--run-id", why, sizeof(why)), 0);
+	assert_int_equal(rb_opts_check_run_id("../x", "--run-id", why, sizeof(why)), -RB_EINVAL);
+	assert_non_null(strstr(why, "single name"));
+	assert_int_equal(rb_opts_check_run_id("..", "--run-id", why, sizeof(why)), -RB_EINVAL);
+	assert_int_equal(rb_opts_check_run_id(".", "--run-id", why, sizeof(why)), -RB_EINVAL);
+	assert_int_equal(rb_opts_check_run_id("", "--run-id", why, sizeof(why)), -RB_EINVAL);
+	assert_int_equal(rb_opts_check_run_id("a\nb", "--run-id", why, sizeof(why)), -RB_EINVAL);
+	assert_null(strchr(why, '\n'));
+	assert_int_equal(rb_opts_check_run_id("0123456789012345678901234567890123456789012345678901234567890123",
+					      "--run-id", why, sizeof(why)), -RB_EINVAL);
+	/* Every argument is checked, argv[0] included; the message never
+	 * carries the refused bytes. */
+	assert_int_equal(parse(&o, "--run-id", "a\nb", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--results", "d\x1b[2J", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--algo", "\xff", NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--run-id", "caf\xc3\xa9", NULL), RB_OPTS_RUN);
+	{
+		char *argv[] = { "ben\nch", NULL };
+
+		assert_int_equal(rb_opts_check_args(1, argv, why, sizeof(why)), -RB_EINVAL);
+		assert_non_null(strstr(why, "program path"));
+	}
+	setenv("RAILBENCH_RUN_ID", "../up", 1);
+	assert_int_equal(parse(&o, NULL), -RB_EINVAL);
+	assert_int_equal(parse(&o, "--run-id", "mine", NULL), RB_OPTS_RUN);
+	unsetenv("RAILBENCH_RUN_ID");
+}
+
 static void test_stats(void **state)
 {
 	double v[] = { 5, 1, 4, 2, 3 };
@@ -292,6 +393,9 @@ int main(void)
 		cmocka_unit_test(test_opts_bad_input),
 		cmocka_unit_test(test_opts_warmup_and_stat),
 		cmocka_unit_test(test_opts_transport_rows),
+		cmocka_unit_test(test_opts_reentrant),
+		cmocka_unit_test(test_opts_conflicts_and_ranges),
+		cmocka_unit_test(test_opts_text),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_bandwidth),
 		cmocka_unit_test(test_dtype_names),

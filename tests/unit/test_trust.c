@@ -387,11 +387,30 @@ static void test_opts_bad(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct rb_opts o;
-		char *argv[] = { "bench", (char *)bad[i][0], (char *)bad[i][1], NULL };
+		/* A valid target first, so a bad time bound is refused for its
+		 * value, not for lacking --target-ci. */
+		char *argv[] = { "bench", "--target-ci", "5", (char *)bad[i][0],
+				 (char *)bad[i][1], NULL };
 
 		rb_opts_defaults(&o);
-		assert_int_equal(rb_opts_parse(&o, 3, argv, "bench", 0), -RB_EINVAL);
+		assert_int_equal(rb_opts_parse(&o, 5, argv, "bench", 0), -RB_EINVAL);
 	}
+}
+
+/* --max-time-per-size bounds only --target-ci: alone it is refused, not
+ * silently ignored; with a target it is taken. */
+static void test_opts_max_time_needs_target(void **state)
+{
+	struct rb_opts o;
+	char *alone[] = { "bench", "--max-time-per-size", "3", NULL };
+	char *with[] = { "bench", "--max-time-per-size", "3", "--target-ci", "5", NULL };
+
+	(void)state;
+	rb_opts_defaults(&o);
+	assert_int_equal(rb_opts_parse(&o, 3, alone, "bench", 0), -RB_EINVAL);
+	rb_opts_defaults(&o);
+	assert_int_equal(rb_opts_parse(&o, 5, with, "bench", 0), RB_OPTS_RUN);
+	assert_true(fabs(o.max_time_per_size_s - 3) < 1e-12);
 }
 
 int main(void)
@@ -407,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_cost_forms),
 		cmocka_unit_test(test_straggler),
 		cmocka_unit_test(test_opts_bad),
+		cmocka_unit_test(test_opts_max_time_needs_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
