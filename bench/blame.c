@@ -115,6 +115,14 @@ void rb_bench_blame(struct bench *b)
 			rb_err("%s", b->fail.msg);
 		goto out;
 	}
+	/* No rank waited for another and no link is down: each failed
+	 * where it said so itself (a full disk, say); nothing to add. */
+	for (int r = 0; r < b->nranks; r++) {
+		if (role[r] != RB_CAUSE_STUCK)
+			goto print;
+	}
+	goto out;
+print:
 	blame_summary(b, role, summary, sizeof(summary));
 	blame_print(b, all, role, why, summary);
 	if (b->rank == 0)
