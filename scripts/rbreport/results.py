@@ -90,8 +90,9 @@ def _skip_ws(text, i):
     return i
 
 
-class Run:
-    """One results file of a benchmark run (railbench-results)."""
+class _Doc:
+    """What every railbench JSON file has: meta, records and summary, each
+    kept only when it has the expected type."""
 
     def __init__(self, path, doc, truncated=False):
         self.path = _scrub_str(path)
@@ -101,6 +102,10 @@ class Run:
         s = doc.get("summary")
         self.summary = s if isinstance(s, dict) else {}
         self.truncated = truncated
+
+
+class Run(_Doc):
+    """One results file of a benchmark run (railbench-results)."""
 
     # Identity and settings.
     def get(self, key, default=None):
@@ -203,19 +208,13 @@ class Run:
         return "PASS", "data correct"
 
 
-class Qual:
+class Qual(_Doc):
     """A qualification file (railbench-p2p, docs/qualify.md)."""
 
     def __init__(self, path, doc, truncated=False):
-        self.path = _scrub_str(path)
-        self.doc = doc
-        self.meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
-        self.records = [r for r in doc.get("records", []) if isinstance(r, dict)]
-        s = doc.get("summary")
-        self.summary = s if isinstance(s, dict) else {}
+        super().__init__(path, doc, truncated)
         v = doc.get("verdict")
         self.verdict = v if isinstance(v, dict) else {}
-        self.truncated = truncated
 
     @property
     def complete(self):
